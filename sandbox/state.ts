@@ -1,0 +1,361 @@
+/**
+ * The sandbox's world: AWS accounts with users, keys, roles and policies; S3 buckets; SQS queues;
+ * GitHub repositories with secret scanning alerts and issues; what Slack received. Tests and the demo
+ * seed it and inspect it directly; the SDK clients reach it only over HTTP.
+ */
+import { fakeAccessKeyId, fakeSecretAccessKey, fakeSessionToken } from "./fake-ids.js";
+
+export interface AccessKeyRecord {
+  accessKeyId: string;
+  secretAccessKey: string;
+  status: "Active" | "Inactive";
+  createdAt: Date;
+  lastUsed?: { date: Date; service: string; region: string };
+}
+
+export interface UserRecord {
+  name: string;
+  userId: string;
+  arn: string;
+  path: string;
+  createdAt: Date;
+  accessKeys: Map<string, AccessKeyRecord>;
+  inlinePolicies: Map<string, string>;
+  attachedPolicies: Array<{ policyName: string; policyArn: string }>;
+}
+
+export interface RoleRecord {
+  name: string;
+  roleId: string;
+  arn: string;
+  /** Account ids or role ARNs allowed to assume it (the sandbox's simplified trust policy). */
+  trustedPrincipals: string[];
+  inlinePolicies: Map<string, string>;
+}
+
+export interface AccountRecord {
+  id: string;
+  alias: string;
+  users: Map<string, UserRecord>;
+  roles: Map<string, RoleRecord>;
+  /** Regions enabled for this account (EC2 DescribeRegions / account:ListRegions). */
+  enabledRegions: string[];
+}
+
+/** Who signed an AWS request: resolved from the SigV4 access key id. */
+export interface Caller {
+  accessKeyId: string;
+  accountId: string;
+  arn: string;
+  userId: string;
+  kind: "user" | "assumed-role" | "session";
+  /** The IAM user that owns the long-term key, or that minted the session token. */
+  userName?: string;
+  roleName?: string;
+  expiresAt?: Date;
+}
+
+export interface CredentialRecord {
+  caller: Caller;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+export interface StoredObject {
+  body: Buffer;
+  etag: string;
+  contentType: string;
+  lastModified: Date;
+  metadata: Record<string, string>;
+}
+
+export interface QueueMessage {
+  messageId: string;
+  body: string;
+  md5OfBody: string;
+  receiptHandle?: string;
+  invisibleUntil: number;
+  receiveCount: number;
+  sentAt: number;
+  attributes: Record<string, string>;
+}
+
+export interface QueueRecord {
+  name: string;
+  accountId: string;
+  url: string;
+  messages: QueueMessage[];
+  visibilityTimeoutSeconds: number;
+}
+
+export interface GitHubAlertLocation {
+  type: "commit" | string;
+  details: Record<string, unknown>;
+}
+
+export interface GitHubAlert {
+  number: number;
+  state: "open" | "resolved";
+  resolution: string | null;
+  resolutionComment: string | null;
+  resolvedAt: string | null;
+  resolvedBy: string | null;
+  secretType: string;
+  secretTypeDisplayName: string;
+  /** The leaked value as GitHub would return it: the test's planted secret lives here. */
+  secret: string;
+  validity: "active" | "inactive" | "unknown";
+  publiclyLeaked: boolean;
+  createdAt: string;
+  locations: GitHubAlertLocation[];
+  /** How many PATCH requests resolved it (idempotency tests count them). */
+  resolveCount: number;
+}
+
+export interface GitHubIssue {
+  number: number;
+  title: string;
+  body: string;
+  labels: string[];
+  createdAt: string;
+}
+
+export interface GitHubRepo {
+  id: number;
+  owner: string;
+  ownerId: number;
+  name: string;
+  fullName: string;
+  private: boolean;
+  defaultBranch: string;
+  createdAt: string;
+  alerts: Map<number, GitHubAlert>;
+  issues: GitHubIssue[];
+  /** path -> file content (for .github/workflows/*.yml). */
+  files: Map<string, string>;
+  environments: string[];
+  /** Installation that can see this repository (GitHub App mode). */
+  installationId?: number;
+}
+
+export interface SlackMessage {
+  receivedAt: Date;
+  path: string;
+  /** The parsed JSON payload as Slack received it. */
+  payload: Record<string, unknown>;
+  raw: string;
+}
+
+export interface CallRecord {
+  service: string;
+  operation: string;
+  accountId?: string;
+  callerArn?: string;
+  status: number;
+  startedAt: number;
+  endedAt: number;
+}
+
+export class SandboxState {
+  readonly accounts = new Map<string, AccountRecord>();
+  readonly credentials = new Map<string, CredentialRecord>();
+  readonly buckets = new Map<string, Map<string, StoredObject>>();
+  readonly queues = new Map<string, QueueRecord>();
+  readonly repos = new Map<string, GitHubRepo>();
+  /** GitHub App mode: the App's public key verifies the JWT; tokens map to their installation. */
+  readonly githubApps = new Map<number, { publicKeyPem: string }>();
+  readonly installationTokens = new Map<string, { installationId: number; expiresAt: Date }>();
+  /** Plain token mode: personal or fine-grained tokens that may call the API. */
+  readonly githubTokens = new Set<string>();
+  readonly slackMessages: SlackMessage[] = [];
+  readonly calls: CallRecord[] = [];
+  #nextId = 1000;
+
+  nextNumericId(): number {
+    this.#nextId += 1;
+    return this.#nextId;
+  }
+
+  addAccount(id: string, alias = `account-${id.slice(-4)}`, enabledRegions = DEFAULT_REGIONS): AccountRecord {
+    const account: AccountRecord = {
+      id,
+      alias,
+      users: new Map(),
+      roles: new Map(),
+      enabledRegions: [...enabledRegions],
+    };
+    this.accounts.set(id, account);
+    return account;
+  }
+
+  account(id: string): AccountRecord {
+    const account = this.accounts.get(id);
+    if (!account) throw new Error(`sandbox: no account ${id}`);
+    return account;
+  }
+
+  addUser(accountId: string, name: string): UserRecord {
+    const account = this.account(accountId);
+    const user: UserRecord = {
+      name,
+      userId: `AIDA${fakeAccessKeyId().slice(4)}`,
+      arn: `arn:aws:iam::${accountId}:user/${name}`,
+      path: "/",
+      createdAt: new Date(),
+      accessKeys: new Map(),
+      inlinePolicies: new Map(),
+      attachedPolicies: [],
+    };
+    account.users.set(name, user);
+    return user;
+  }
+
+  /** A long-term key for the user, registered so the sandbox recognises requests signed with it. */
+  addAccessKey(
+    accountId: string,
+    userName: string,
+    options: { status?: "Active" | "Inactive"; createdAt?: Date } = {},
+  ): AccessKeyRecord {
+    const user = this.user(accountId, userName);
+    const key: AccessKeyRecord = {
+      accessKeyId: fakeAccessKeyId("AKIA"),
+      secretAccessKey: fakeSecretAccessKey(),
+      status: options.status ?? "Active",
+      createdAt: options.createdAt ?? new Date(),
+    };
+    user.accessKeys.set(key.accessKeyId, key);
+    this.credentials.set(key.accessKeyId, {
+      secretAccessKey: key.secretAccessKey,
+      caller: {
+        accessKeyId: key.accessKeyId,
+        accountId,
+        arn: user.arn,
+        userId: user.userId,
+        kind: "user",
+        userName,
+      },
+    });
+    return key;
+  }
+
+  user(accountId: string, userName: string): UserRecord {
+    const user = this.account(accountId).users.get(userName);
+    if (!user) throw new Error(`sandbox: no user ${userName} in ${accountId}`);
+    return user;
+  }
+
+  addRole(accountId: string, name: string, trustedPrincipals: string[]): RoleRecord {
+    const role: RoleRecord = {
+      name,
+      roleId: `AROA${fakeAccessKeyId().slice(4)}`,
+      arn: `arn:aws:iam::${accountId}:role/${name}`,
+      trustedPrincipals,
+      inlinePolicies: new Map(),
+    };
+    this.account(accountId).roles.set(name, role);
+    return role;
+  }
+
+  /** Temporary credentials (ASIA...) for an assumed role or a user's session token. */
+  issueTemporaryCredentials(caller: Omit<Caller, "accessKeyId">): CredentialRecord & { accessKeyId: string } {
+    const accessKeyId = fakeAccessKeyId("ASIA");
+    const record: CredentialRecord = {
+      caller: { ...caller, accessKeyId },
+      secretAccessKey: fakeSecretAccessKey(),
+      sessionToken: fakeSessionToken(),
+    };
+    this.credentials.set(accessKeyId, record);
+    return { ...record, accessKeyId };
+  }
+
+  /** Where a long-term key lives: its account and user, if anywhere in the sandbox. */
+  findAccessKey(accessKeyId: string): { account: AccountRecord; user: UserRecord; key: AccessKeyRecord } | undefined {
+    for (const account of this.accounts.values()) {
+      for (const user of account.users.values()) {
+        const key = user.accessKeys.get(accessKeyId);
+        if (key) return { account, user, key };
+      }
+    }
+    return undefined;
+  }
+
+  addRepo(fullName: string, options: Partial<Omit<GitHubRepo, "fullName" | "owner" | "name">> = {}): GitHubRepo {
+    const [owner = "", name = ""] = fullName.split("/");
+    const repo: GitHubRepo = {
+      id: options.id ?? this.nextNumericId(),
+      owner,
+      ownerId: options.ownerId ?? this.nextNumericId(),
+      name,
+      fullName,
+      private: options.private ?? true,
+      defaultBranch: options.defaultBranch ?? "main",
+      createdAt: options.createdAt ?? "2024-03-01T10:00:00Z",
+      alerts: options.alerts ?? new Map(),
+      issues: options.issues ?? [],
+      files: options.files ?? new Map(),
+      environments: options.environments ?? [],
+      ...(options.installationId === undefined ? {} : { installationId: options.installationId }),
+    };
+    this.repos.set(fullName.toLowerCase(), repo);
+    return repo;
+  }
+
+  repo(fullName: string): GitHubRepo | undefined {
+    return this.repos.get(fullName.toLowerCase());
+  }
+
+  addAlert(
+    fullName: string,
+    alert: Partial<GitHubAlert> & Pick<GitHubAlert, "secret" | "secretType">,
+  ): GitHubAlert {
+    const repo = this.repo(fullName);
+    if (!repo) throw new Error(`sandbox: no repository ${fullName}`);
+    const number = alert.number ?? repo.alerts.size + 1;
+    const record: GitHubAlert = {
+      number,
+      state: "open",
+      resolution: null,
+      resolutionComment: null,
+      resolvedAt: null,
+      resolvedBy: null,
+      secretTypeDisplayName: "Amazon AWS Access Key ID",
+      validity: "active",
+      publiclyLeaked: false,
+      createdAt: new Date().toISOString(),
+      locations: [],
+      resolveCount: 0,
+      ...alert,
+    };
+    repo.alerts.set(number, record);
+    return record;
+  }
+
+  recordCall(call: CallRecord): void {
+    this.calls.push(call);
+  }
+
+  callsTo(service: string, operation?: string): CallRecord[] {
+    return this.calls.filter((c) => c.service === service && (operation === undefined || c.operation === operation));
+  }
+}
+
+/** A realistic set of enabled regions (the 17 regions enabled by default). */
+export const DEFAULT_REGIONS = [
+  "us-east-1",
+  "us-east-2",
+  "us-west-1",
+  "us-west-2",
+  "ca-central-1",
+  "eu-west-1",
+  "eu-west-2",
+  "eu-west-3",
+  "eu-central-1",
+  "eu-north-1",
+  "ap-south-1",
+  "ap-northeast-1",
+  "ap-northeast-2",
+  "ap-northeast-3",
+  "ap-southeast-1",
+  "ap-southeast-2",
+  "sa-east-1",
+];

@@ -1,0 +1,39 @@
+// Runs a TypeScript entry point: bundles it with esbuild (dependencies stay external, source maps on)
+// into .build/ and imports it. Used by bin/leak-responder.mjs and `npm run bench`, so a fresh clone
+// needs nothing but `npm ci`.
+import { mkdirSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { build } from "esbuild";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+export async function runTs(entry, argv) {
+  const outdir = join(root, ".build");
+  mkdirSync(outdir, { recursive: true });
+  const outfile = join(outdir, `${basename(entry, ".ts")}.mjs`);
+  await build({
+    entryPoints: [resolve(root, entry)],
+    outfile,
+    bundle: true,
+    packages: "external",
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    sourcemap: "inline",
+    logLevel: "warning",
+  });
+  process.setSourceMapsEnabled?.(true);
+  const module = await import(`${pathToFileURL(outfile).href}?t=${Date.now()}`);
+  const code = await module.main(argv);
+  if (typeof code === "number") process.exitCode = code;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const [entry, ...argv] = process.argv.slice(2);
+  if (!entry) {
+    console.error("usage: node scripts/run-ts.mjs ENTRY.ts [args...]");
+    process.exit(2);
+  }
+  await runTs(entry, argv);
+}

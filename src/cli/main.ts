@@ -1,0 +1,50 @@
+/**
+ * The `leak-responder` command line: the same capabilities as the functions, for a person.
+ * Each command lives in its own file; this only dispatches.
+ */
+import { errorMessage, ResponderError } from "../domain/errors.js";
+
+interface Command {
+  summary: string;
+  run(argv: string[]): Promise<number>;
+}
+
+const commands: Record<string, () => Promise<Command>> = {
+  demo: async () => (await import("./demo.js")).demoCommand,
+  serve: async () => (await import("./serve.js")).serveCommand,
+  respond: async () => (await import("./respond.js")).respondCommand,
+};
+
+function usage(): string {
+  return [
+    "usage: leak-responder <command> [options]",
+    "",
+    "  demo       run the whole story on the embedded local sandbox (--json for a summary)",
+    "  serve      run the webhook intake on a local HTTP server (--port N, --sandbox)",
+    "  respond    contain a key leaked somewhere GitHub cannot see (--key AKIA... [--dry-run])",
+    "",
+    "Run `leak-responder <command> --help` for a command's options.",
+  ].join("\n");
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const load = commands[name];
+  if (!load) {
+    console.error(`leak-responder: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    const command = await load();
+    return await command.run(rest);
+  } catch (error: unknown) {
+    // A person reads this: the message, never a stack (and never a secret: errors carry none).
+    const kind = error instanceof ResponderError ? `${error.name}: ` : "";
+    console.error(`leak-responder ${name}: ${kind}${errorMessage(error)}`);
+    return 1;
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * Configuration is read and validated once, at start-up, from an environment map (style.md:
+ * `loadConfig(env = process.env)`); every error names the variable. Secrets come from the
+ * environment here; in AWS the function resolves them from SSM first (see src/adapters/aws/ssm-secrets.ts).
+ */
+import { ConfigError } from "./domain/errors.js";
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** facts.md: the AWS secret types GitHub secret scanning reports. */
+export const DEFAULT_AWS_SECRET_TYPES = [
+  "aws_access_key_id",
+  "aws_secret_access_key",
+  "aws_temporary_access_key_id",
+  "aws_session_token",
+  "aws_api_key",
+] as const;
+
+export interface IntakeConfig {
+  webhookSecrets: string[];
+  awsSecretTypes: string[];
+  /** Bodies larger than this are refused with 413 before anything else is done. */
+  maxBodyBytes: number;
+}
+
+export interface GitHubAuthConfig {
+  apiUrl: string;
+  auth: { kind: "app"; appId: number; privateKey: string } | { kind: "token"; token: string };
+}
+
+export interface RespondConfig {
+  mode: "enforce" | "dry-run";
+  protectedUsers: string[];
+  managedAccountIds: string[];
+  memberRoleName: string;
+  github: GitHubAuthConfig;
+  slackWebhookUrl?: string;
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? "")
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}
+
+function required(env: Env, name: string, why: string): string {
+  const value = env[name]?.trim();
+  if (!value) throw new ConfigError(`${name} is not set: ${why}`);
+  return value;
+}
+
+function positiveInt(env: Env, name: string, fallback: number): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new ConfigError(`${name} must be a positive whole number, got "${raw}"`);
+  }
+  return value;
+}
+
+function url(env: Env, name: string, fallback?: string): string {
+  const raw = env[name]?.trim() || fallback;
+  if (!raw) throw new ConfigError(`${name} is not set`);
+  try {
+    const parsed = new URL(raw);
+    if (parsed.protocol !== "https:" && parsed.protocol !== "http:") throw new Error("not http(s)");
+  } catch {
+    // The value may be a secret (a Slack webhook URL): never echo it.
+    throw new ConfigError(`${name} is not a valid http(s) URL`);
+  }
+  return raw.replace(/\/+$/, "");
+}
+
+export function loadIntakeConfig(env: Env = process.env): IntakeConfig {
+  const current = required(
+    env,
+    "GITHUB_WEBHOOK_SECRET",
+    "the intake cannot verify GitHub's signature without it",
+  );
+  const previous = env.GITHUB_WEBHOOK_SECRET_PREVIOUS?.trim();
+  const types = list(env.AWS_SECRET_TYPES);
+  return {
+    webhookSecrets: previous ? [current, previous] : [current],
+    awsSecretTypes: types.length > 0 ? types : [...DEFAULT_AWS_SECRET_TYPES],
+    maxBodyBytes: positiveInt(env, "MAX_WEBHOOK_BODY_BYTES", 256 * 1024),
+  };
+}
+
+export function loadGitHubAuthConfig(env: Env = process.env): GitHubAuthConfig {
+  const apiUrl = url(env, "GITHUB_API_URL", "https://api.github.com");
+  const appId = env.GITHUB_APP_ID?.trim();
+  if (appId) {
+    const id = Number(appId);
+    if (!Number.isSafeInteger(id) || id <= 0) {
+      throw new ConfigError(`GITHUB_APP_ID must be the App's numeric id, got "${appId}"`);
+    }
+    const privateKey = required(
+      env,
+      "GITHUB_APP_PRIVATE_KEY",
+      "GITHUB_APP_ID is set, so the App's private key (PEM) is needed to mint installation tokens",
+    ).replace(/\\n/g, "\n");
+    return { apiUrl, auth: { kind: "app", appId: id, privateKey } };
+  }
+  const token = env.GITHUB_TOKEN?.trim();
+  if (!token) {
+    throw new ConfigError(
+      "Neither GITHUB_APP_ID (with GITHUB_APP_PRIVATE_KEY) nor GITHUB_TOKEN is set: the responder cannot read the alert",
+    );
+  }
+  return { apiUrl, auth: { kind: "token", token } };
+}
+
+export function loadRespondConfig(env: Env = process.env): RespondConfig {
+  const mode = env.RESPONDER_MODE?.trim() || "enforce";
+  if (mode !== "enforce" && mode !== "dry-run") {
+    throw new ConfigError(`RESPONDER_MODE must be "enforce" or "dry-run", got "${mode}"`);
+  }
+  const managedAccountIds = list(env.MANAGED_ACCOUNT_IDS);
+  for (const id of managedAccountIds) {
+    if (!/^\d{12}$/.test(id)) {
+      throw new ConfigError(`MANAGED_ACCOUNT_IDS must list 12-digit AWS account ids, got "${id}"`);
+    }
+  }
+  const memberRoleName = env.MEMBER_ROLE_NAME?.trim() || "LeakResponderMember";
+  if (!/^[\w+=,.@-]{1,64}$/.test(memberRoleName)) {
+    throw new ConfigError(`MEMBER_ROLE_NAME is not a valid IAM role name: "${memberRoleName}"`);
+  }
+  const slack = env.SLACK_WEBHOOK_URL?.trim();
+  return {
+    mode,
+    protectedUsers: list(env.PROTECTED_USERS),
+    managedAccountIds,
+    memberRoleName,
+    github: loadGitHubAuthConfig(env),
+    ...(slack ? { slackWebhookUrl: url(env, "SLACK_WEBHOOK_URL") } : {}),
+  };
+}

@@ -1,0 +1,33 @@
+import { z } from "zod";
+
+/**
+ * What the intake puts on the queue for one alert delivery: identifiers only, never anything secret
+ * (the webhook carries no secret anyway: facts.md). The respond function re-validates it.
+ */
+export const AlertJobSchema = z.object({
+  version: z.literal(1),
+  incidentId: z.string().min(1).max(200),
+  deliveryId: z.string().min(1).max(100),
+  repository: z.string().regex(/^[A-Za-z0-9-]{1,39}\/[A-Za-z0-9._-]{1,100}$/),
+  alertNumber: z.number().int().positive(),
+  action: z.string().min(1).max(40),
+  secretType: z.string().min(1).max(100),
+  receivedAt: z.iso.datetime(),
+  installationId: z.number().int().positive().optional(),
+});
+
+export type AlertJob = z.infer<typeof AlertJobSchema>;
+
+/**
+ * One incident per repository and alert number (design.md: exactly one incident per alert). The id
+ * is a safe S3 key and file name: owners have no underscore, and the alert number is the last part.
+ */
+export function incidentIdFor(repository: string, alertNumber: number): string {
+  const [owner = "", repo = ""] = repository.toLowerCase().split("/");
+  return `gh__${owner}__${repo}__${alertNumber}`;
+}
+
+/** Incidents opened by hand (`leak-responder respond --key`) are keyed by the access key id. */
+export function manualIncidentId(accessKeyId: string): string {
+  return `key__${accessKeyId}`;
+}

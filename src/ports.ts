@@ -1,0 +1,106 @@
+/**
+ * The small interfaces the playbook depends on (design.md: ports and adapters). Adapters in
+ * src/adapters implement them with the real SDKs; the playbook never imports an SDK.
+ */
+import type { AlertJob } from "./domain/alert-job.js";
+import type { Incident } from "./domain/incident.js";
+import type { SecretValue } from "./domain/secret.js";
+
+export interface AlertRef {
+  repository: string;
+  alertNumber: number;
+  installationId?: number;
+}
+
+export interface AlertLocation {
+  type: string;
+  path?: string;
+  startLine?: number;
+  commitSha?: string;
+  blobUrl?: string;
+  url?: string;
+}
+
+export interface AlertDetails {
+  number: number;
+  state: string;
+  resolution?: string | null;
+  secretType: string;
+  secretTypeDisplayName?: string;
+  /** The raw alert value: read once to extract the key id and a fingerprint, never stored. */
+  secret: SecretValue;
+  htmlUrl?: string;
+  createdAt?: string;
+  validity?: string;
+  publiclyLeaked?: boolean;
+  firstLocation?: AlertLocation;
+}
+
+/** GitHub secret scanning, as the playbook needs it (facts.md: GitHub, the alert). */
+export interface AlertSource {
+  getAlert(ref: AlertRef): Promise<AlertDetails>;
+  /** PATCH state=resolved, resolution=revoked, with a comment saying what was done. */
+  resolveAlert(ref: AlertRef, comment: string): Promise<void>;
+}
+
+export interface KeyOwner {
+  userName: string;
+  lastUsed?: { date?: string; service?: string; region?: string };
+}
+
+/** IAM in one account, reached with the responder's own role or the member-account role. */
+export interface AccountIam {
+  readonly accountId: string;
+  readonly viaMemberRole: boolean;
+  /** iam:GetAccessKeyLastUsed; undefined when the key is not in this account. */
+  findKeyOwner(accessKeyId: string): Promise<KeyOwner | undefined>;
+  /** iam:UpdateAccessKey Status=Inactive (facts.md: deactivate, never delete). */
+  deactivateKey(userName: string, accessKeyId: string): Promise<void>;
+  /** iam:PutUserPolicy with the deny-older-sessions document; returns the policy name. */
+  denyOlderUserSessions(userName: string, cutoff: Date): Promise<string>;
+  /** iam:ListAttachedUserPolicies: names of managed policies attached to the user. */
+  attachedUserPolicies(userName: string): Promise<string[]>;
+  /** iam:ListAccessKeys: the key's status as IAM reports it now. */
+  keyStatus(userName: string, accessKeyId: string): Promise<"Active" | "Inactive" | undefined>;
+}
+
+/** Which account owns a key, and IAM in that account. */
+export interface KeyDirectory {
+  /** sts:GetAccessKeyInfo. */
+  accountOf(accessKeyId: string): Promise<string>;
+  /** The responder's own account (sts:GetCallerIdentity, cached). */
+  homeAccountId(): Promise<string>;
+  /** IAM in the account: the home credentials, or the member role assumed and cached. */
+  iamIn(accountId: string): Promise<AccountIam>;
+}
+
+export interface StoredIncident {
+  incident: Incident;
+  etag: string;
+}
+
+/** design.md (Storage): created once with If-None-Match, updated with If-Match on its ETag. */
+export interface IncidentStore {
+  get(id: string): Promise<StoredIncident | undefined>;
+  /** Throws ConflictError when the incident already exists. */
+  create(incident: Incident): Promise<string>;
+  /** Throws ConflictError when the stored ETag is no longer `etag`. */
+  update(incident: Incident, etag: string): Promise<string>;
+  list(): Promise<string[]>;
+}
+
+export type NotificationKind = "contained" | "failed" | "escalated" | "not-ours" | "dry-run";
+
+export interface Notifier {
+  notify(incident: Incident, kind: NotificationKind): Promise<void>;
+}
+
+export interface JobQueue {
+  send(job: AlertJob): Promise<{ messageId: string }>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
