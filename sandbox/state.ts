@@ -52,6 +52,8 @@ export interface Caller {
   /** The IAM user that owns the long-term key, or that minted the session token. */
   userName?: string;
   roleName?: string;
+  /** Temporary credentials: when they were issued (aws:TokenIssueTime) and when they expire. */
+  issuedAt?: Date;
   expiresAt?: Date;
 }
 
