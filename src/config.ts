@@ -33,8 +33,13 @@ export interface RespondConfig {
   protectedUsers: string[];
   managedAccountIds: string[];
   memberRoleName: string;
-  github: GitHubAuthConfig;
+  /** Absent only for a manual response to a key (no alert to read or resolve). */
+  github?: GitHubAuthConfig;
   slackWebhookUrl?: string;
+  /** Where incidents live: the S3 bucket in AWS, a folder for local runs. */
+  store: { kind: "s3"; bucket: string } | { kind: "file"; dir: string };
+  /** Deliveries of one SQS message before it goes to the dead-letter queue (the redrive policy). */
+  maxReceiveCount: number;
 }
 
 function list(value: string | undefined): string[] {
@@ -112,7 +117,10 @@ export function loadGitHubAuthConfig(env: Env = process.env): GitHubAuthConfig {
   return { apiUrl, auth: { kind: "token", token } };
 }
 
-export function loadRespondConfig(env: Env = process.env): RespondConfig {
+export function loadRespondConfig(
+  env: Env = process.env,
+  options: { github: "required" | "optional" } = { github: "required" },
+): RespondConfig {
   const mode = env.RESPONDER_MODE?.trim() || "enforce";
   if (mode !== "enforce" && mode !== "dry-run") {
     throw new ConfigError(`RESPONDER_MODE must be "enforce" or "dry-run", got "${mode}"`);
@@ -128,12 +136,21 @@ export function loadRespondConfig(env: Env = process.env): RespondConfig {
     throw new ConfigError(`MEMBER_ROLE_NAME is not a valid IAM role name: "${memberRoleName}"`);
   }
   const slack = env.SLACK_WEBHOOK_URL?.trim();
+  const bucket = env.INCIDENT_BUCKET?.trim();
+  const dir = env.INCIDENT_DIR?.trim();
+  if (!bucket && !dir) {
+    throw new ConfigError("Neither INCIDENT_BUCKET (S3, in AWS) nor INCIDENT_DIR (local runs) is set: incidents need a home");
+  }
   return {
+    store: bucket ? { kind: "s3", bucket } : { kind: "file", dir: dir ?? "" },
+    maxReceiveCount: positiveInt(env, "MAX_RECEIVE_COUNT", 5),
     mode,
     protectedUsers: list(env.PROTECTED_USERS),
     managedAccountIds,
     memberRoleName,
-    github: loadGitHubAuthConfig(env),
+    ...(options.github === "required" || env.GITHUB_APP_ID?.trim() || env.GITHUB_TOKEN?.trim()
+      ? { github: loadGitHubAuthConfig(env) }
+      : {}),
     ...(slack ? { slackWebhookUrl: url(env, "SLACK_WEBHOOK_URL") } : {}),
   };
 }

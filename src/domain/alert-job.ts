@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { InvalidInputError } from "./errors.js";
 
 /**
  * What the intake puts on the queue for one alert delivery: identifiers only, never anything secret
@@ -30,4 +31,20 @@ export function incidentIdFor(repository: string, alertNumber: number): string {
 /** Incidents opened by hand (`leak-responder respond --key`) are keyed by the access key id. */
 export function manualIncidentId(accessKeyId: string): string {
   return `key__${accessKeyId}`;
+}
+
+/** A queued message body, validated: a malformed one fails loudly (and ends in the DLQ). */
+export function parseAlertJob(body: string): AlertJob {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(body);
+  } catch {
+    throw new InvalidInputError("Queued message is not JSON");
+  }
+  const parsed = AlertJobSchema.safeParse(raw);
+  if (!parsed.success) {
+    const where = parsed.error.issues.map((issue) => issue.path.join(".") || "(root)").join(", ");
+    throw new InvalidInputError(`Queued message does not have the alert job shape (${where})`);
+  }
+  return parsed.data;
 }

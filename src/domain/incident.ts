@@ -22,7 +22,8 @@ export type StepName =
   | "key-status-verified"
   | "alert-resolved"
   | "incident-recorded"
-  | "notified";
+  | "notified"
+  | "delivery-duplicate";
 
 export type StepOutcome = "done" | "skipped" | "failed" | "would-do";
 
@@ -50,7 +51,8 @@ export interface Incident {
   status: IncidentStatus;
   /** Why the status is what it is, in one sentence a tired person understands. */
   summary: string;
-  accessKeyId: string;
+  /** Unknown only when the alert could not even be read. */
+  accessKeyId?: string;
   /** design.md: at most a short fingerprint of the secret, never the secret. */
   secretFingerprint?: string;
   secretType?: string;

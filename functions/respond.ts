@@ -1,0 +1,42 @@
+/**
+ * The respond function: an SQS batch of queued alerts, each run through the containment playbook.
+ * Failures are reported per record (partial batch response), so one bad alert never holds back the
+ * others and a failed one is retried by SQS, then dead-lettered (with an alarm).
+ */
+import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { withSsmSecrets } from "../src/adapters/aws/ssm-secrets.js";
+import { loadRespondConfig, type RespondConfig } from "../src/config.js";
+import { parseAlertJob } from "../src/domain/alert-job.js";
+import { createLogger } from "../src/logger.js";
+import { type PlaybookDeps, respondToAlert } from "../src/playbook/respond.js";
+import { createPlaybookDeps } from "../src/responder.js";
+
+const log = createLogger("respond");
+const processor = new BatchProcessor(EventType.SQS);
+let ready: Promise<{ deps: PlaybookDeps; config: RespondConfig }> | undefined;
+
+function init() {
+  ready ??= withSsmSecrets(process.env).then((env) => {
+    const config = loadRespondConfig(env);
+    return { config, deps: createPlaybookDeps(config, log, env) };
+  });
+  ready.catch(() => {
+    ready = undefined;
+  });
+  return ready;
+}
+
+export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+  const { deps, config } = await init();
+  const recordHandler = async (record: SQSRecord) => {
+    const job = parseAlertJob(record.body);
+    const receives = Number(record.attributes.ApproximateReceiveCount) || 1;
+    const { incident, duplicate } = await respondToAlert(job, deps, {
+      finalAttempt: receives >= config.maxReceiveCount,
+    });
+    log.info("alert handled", { incidentId: incident.id, status: incident.status, duplicate, receives });
+    deps.log.removeKeys(["incidentId", "deliveryId"]);
+  };
+  return processPartialResponse(event, recordHandler, processor, { context });
+}

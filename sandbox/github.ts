@@ -1,0 +1,298 @@
+/**
+ * The GitHub REST API, as much of it as the responder uses, under /github (Octokit's baseUrl).
+ * Authentication is real: a token from state.githubTokens, or an installation token minted at
+ * POST /app/installations/{id}/access_tokens with a JWT signed by the App's private key (RS256,
+ * checked against the App's public key), valid only for that installation's repositories.
+ */
+import { createHash, createPublicKey, verify } from "node:crypto";
+import { type SandboxRequest, type SandboxResponse, SandboxError, type SandboxService } from "./service.js";
+import type { GitHubAlert, GitHubRepo, SandboxState } from "./state.js";
+
+const DOCS = "https://docs.github.com/rest";
+
+interface Route {
+  operation: string;
+  method: string;
+  pattern: RegExp;
+}
+
+const ROUTES: Route[] = [
+  { operation: "createInstallationToken", method: "POST", pattern: /^\/app\/installations\/(\d+)\/access_tokens$/ },
+  { operation: "getAlert", method: "GET", pattern: /^\/repos\/([^/]+)\/([^/]+)\/secret-scanning\/alerts\/(\d+)$/ },
+  { operation: "updateAlert", method: "PATCH", pattern: /^\/repos\/([^/]+)\/([^/]+)\/secret-scanning\/alerts\/(\d+)$/ },
+  {
+    operation: "listAlertLocations",
+    method: "GET",
+    pattern: /^\/repos\/([^/]+)\/([^/]+)\/secret-scanning\/alerts\/(\d+)\/locations$/,
+  },
+  { operation: "createIssue", method: "POST", pattern: /^\/repos\/([^/]+)\/([^/]+)\/issues$/ },
+  { operation: "getRepo", method: "GET", pattern: /^\/repos\/([^/]+)\/([^/]+)$/ },
+];
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): SandboxResponse {
+  return {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8", ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+function route(request: SandboxRequest): { route: Route; params: string[] } | undefined {
+  const path = request.url.pathname.replace(/^\/github/, "") || "/";
+  for (const candidate of ROUTES) {
+    if (candidate.method !== request.method) continue;
+    const match = candidate.pattern.exec(path);
+    if (match) return { route: candidate, params: match.slice(1).map(decodeURIComponent) };
+  }
+  return undefined;
+}
+
+function bearer(request: SandboxRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (typeof header !== "string") return undefined;
+  const match = /^(?:token|bearer)\s+(.+)$/i.exec(header.trim());
+  return match?.[1];
+}
+
+function base64url(input: string): Buffer {
+  return Buffer.from(input.replace(/-/g, "+").replace(/_/g, "/"), "base64");
+}
+
+/** Verifies an App JWT (RS256) and returns the App id it was issued for. */
+function verifyAppJwt(state: SandboxState, jwt: string): number {
+  const [header = "", payload = "", signature = ""] = jwt.split(".");
+  let claims: { iss?: unknown; exp?: unknown; iat?: unknown };
+  try {
+    const head = JSON.parse(base64url(header).toString("utf8")) as { alg?: unknown };
+    if (head.alg !== "RS256") throw new Error("alg");
+    claims = JSON.parse(base64url(payload).toString("utf8")) as typeof claims;
+  } catch {
+    throw new SandboxError(401, "Unauthorized", "A JSON web token could not be decoded");
+  }
+  const appId = Number(claims.iss);
+  const app = state.githubApps.get(appId);
+  if (!app) throw new SandboxError(401, "Unauthorized", "Integration not found");
+  const ok = verify(
+    "RSA-SHA256",
+    Buffer.from(`${header}.${payload}`),
+    createPublicKey(app.publicKeyPem),
+    base64url(signature),
+  );
+  if (!ok) throw new SandboxError(401, "Unauthorized", "A JSON web token could not be decoded");
+  const now = Math.floor(Date.now() / 1000);
+  if (typeof claims.exp !== "number" || claims.exp < now || claims.exp - now > 600) {
+    throw new SandboxError(401, "Unauthorized", "'Expiration time' claim ('exp') is too far in the future or past");
+  }
+  return appId;
+}
+
+/** The repository, if the request's token may see it; 401/404 as GitHub answers otherwise. */
+function authorizedRepo(request: SandboxRequest, state: SandboxState, owner: string, name: string): GitHubRepo {
+  const token = bearer(request);
+  if (!token) throw new SandboxError(401, "Unauthorized", "Requires authentication");
+  const repo = state.repo(`${owner}/${name}`);
+  const installation = state.installationTokens.get(token);
+  if (installation) {
+    if (installation.expiresAt.getTime() < Date.now()) throw new SandboxError(401, "Unauthorized", "Bad credentials");
+    if (!repo || repo.installationId !== installation.installationId) {
+      throw new SandboxError(404, "NotFound", "Not Found");
+    }
+    return repo;
+  }
+  if (!state.githubTokens.has(token)) throw new SandboxError(401, "Unauthorized", "Bad credentials");
+  if (!repo) throw new SandboxError(404, "NotFound", "Not Found");
+  return repo;
+}
+
+function alertOf(repo: GitHubRepo, number: string): GitHubAlert {
+  const alert = repo.alerts.get(Number(number));
+  if (!alert) throw new SandboxError(404, "NotFound", "Not Found");
+  return alert;
+}
+
+function repoJson(repo: GitHubRepo, baseUrl: string): Record<string, unknown> {
+  return {
+    id: repo.id,
+    name: repo.name,
+    full_name: repo.fullName,
+    private: repo.private,
+    owner: { login: repo.owner, id: repo.ownerId, type: "Organization" },
+    html_url: `https://github.com/${repo.fullName}`,
+    url: `${baseUrl}/repos/${repo.fullName}`,
+    default_branch: repo.defaultBranch,
+    created_at: repo.createdAt,
+  };
+}
+
+/** The alert as GET /repos/{owner}/{repo}/secret-scanning/alerts/{n} returns it (facts.md). */
+function alertJson(repo: GitHubRepo, alert: GitHubAlert, baseUrl: string): Record<string, unknown> {
+  const first = alert.locations[0];
+  return {
+    number: alert.number,
+    created_at: alert.createdAt,
+    updated_at: alert.resolvedAt ?? alert.createdAt,
+    url: `${baseUrl}/repos/${repo.fullName}/secret-scanning/alerts/${alert.number}`,
+    html_url: `https://github.com/${repo.fullName}/security/secret-scanning/${alert.number}`,
+    locations_url: `${baseUrl}/repos/${repo.fullName}/secret-scanning/alerts/${alert.number}/locations`,
+    state: alert.state,
+    secret_type: alert.secretType,
+    secret_type_display_name: alert.secretTypeDisplayName,
+    secret: alert.secret,
+    validity: alert.validity,
+    publicly_leaked: alert.publiclyLeaked,
+    multi_repo: false,
+    resolution: alert.resolution,
+    resolved_at: alert.resolvedAt,
+    resolved_by: alert.resolvedBy ? { login: alert.resolvedBy } : null,
+    resolution_comment: alert.resolutionComment,
+    push_protection_bypassed: false,
+    first_location_detected: first ? { ...first.details } : null,
+    has_more_locations: alert.locations.length > 1,
+  };
+}
+
+function parseBody(request: SandboxRequest): Record<string, unknown> {
+  try {
+    const parsed: unknown = JSON.parse(request.body.toString("utf8") || "{}");
+    if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  throw new SandboxError(400, "BadRequest", "Problems parsing JSON");
+}
+
+export const githubService: SandboxService = {
+  name: "github",
+
+  operation(request) {
+    return route(request)?.route.operation ?? "unknown";
+  },
+
+  handle(request, operation, state) {
+    const matched = route(request);
+    if (!matched) throw new SandboxError(404, "NotFound", "Not Found");
+    const [a = "", b = "", c = ""] = matched.params;
+    const host = typeof request.headers.host === "string" ? request.headers.host : "127.0.0.1";
+    const baseUrl = `http://${host}/github`;
+
+    switch (operation) {
+      case "createInstallationToken": {
+        const jwt = bearer(request);
+        if (!jwt) throw new SandboxError(401, "Unauthorized", "A JSON web token could not be decoded");
+        verifyAppJwt(state, jwt);
+        const installationId = Number(a);
+        const any = [...state.repos.values()].some((r) => r.installationId === installationId);
+        if (!any) throw new SandboxError(404, "NotFound", "Not Found");
+        const token = `ghs_${createHash("sha256").update(`${Math.random()}${Date.now()}`).digest("hex").slice(0, 36)}`;
+        const expiresAt = new Date(Date.now() + 3600_000);
+        state.installationTokens.set(token, { installationId, expiresAt });
+        return json(201, {
+          token,
+          expires_at: expiresAt.toISOString(),
+          permissions: { secret_scanning_alerts: "write", issues: "write", contents: "read", metadata: "read" },
+          repository_selection: "selected",
+        });
+      }
+      case "getRepo":
+        return json(200, repoJson(authorizedRepo(request, state, a, b), baseUrl));
+      case "getAlert": {
+        const repo = authorizedRepo(request, state, a, b);
+        return json(200, alertJson(repo, alertOf(repo, c), baseUrl));
+      }
+      case "updateAlert": {
+        const repo = authorizedRepo(request, state, a, b);
+        const alert = alertOf(repo, c);
+        const body = parseBody(request);
+        if (body.state !== "resolved" && body.state !== "open") {
+          throw new SandboxError(422, "Unprocessable", "state must be open or resolved");
+        }
+        if (body.state === "resolved") {
+          const allowed = ["false_positive", "wont_fix", "revoked", "used_in_tests"];
+          if (typeof body.resolution !== "string" || !allowed.includes(body.resolution)) {
+            throw new SandboxError(422, "Unprocessable", "resolution must be one of " + allowed.join(", "));
+          }
+          alert.state = "resolved";
+          alert.resolution = body.resolution;
+          alert.resolutionComment = typeof body.resolution_comment === "string" ? body.resolution_comment : null;
+          alert.resolvedAt = new Date().toISOString();
+          alert.resolvedBy = "leak-responder[bot]";
+          alert.resolveCount += 1;
+        } else {
+          alert.state = "open";
+          alert.resolution = null;
+          alert.resolvedAt = null;
+        }
+        return json(200, alertJson(repo, alert, baseUrl));
+      }
+      case "listAlertLocations": {
+        const repo = authorizedRepo(request, state, a, b);
+        const alert = alertOf(repo, c);
+        const perPage = Math.min(100, Math.max(1, Number(request.url.searchParams.get("per_page") ?? 30) || 30));
+        const page = Math.max(1, Number(request.url.searchParams.get("page") ?? 1) || 1);
+        const slice = alert.locations.slice((page - 1) * perPage, page * perPage);
+        const headers: Record<string, string> = {};
+        if (page * perPage < alert.locations.length) {
+          const next = new URL(`${baseUrl}${request.url.pathname.replace(/^\/github/, "")}`);
+          next.searchParams.set("per_page", String(perPage));
+          next.searchParams.set("page", String(page + 1));
+          headers.link = `<${next.toString()}>; rel="next"`;
+        }
+        return json(
+          200,
+          slice.map((l) => ({ type: l.type, details: l.details })),
+          headers,
+        );
+      }
+      case "createIssue": {
+        const repo = authorizedRepo(request, state, a, b);
+        const body = parseBody(request);
+        if (typeof body.title !== "string" || body.title.length === 0) {
+          throw new SandboxError(422, "Unprocessable", "title is missing");
+        }
+        if (typeof body.body === "string" && body.body.length > 65536) {
+          throw new SandboxError(422, "Unprocessable", "body is too long (maximum is 65536 characters)");
+        }
+        const number = repo.issues.length + 1;
+        const labels = Array.isArray(body.labels) ? body.labels.filter((l): l is string => typeof l === "string") : [];
+        const issue = {
+          number,
+          title: body.title,
+          body: typeof body.body === "string" ? body.body : "",
+          labels,
+          createdAt: new Date().toISOString(),
+        };
+        repo.issues.push(issue);
+        return json(201, {
+          number,
+          title: issue.title,
+          body: issue.body,
+          html_url: `https://github.com/${repo.fullName}/issues/${number}`,
+          labels: labels.map((name) => ({ name })),
+          state: "open",
+        });
+      }
+      default:
+        throw new SandboxError(404, "NotFound", "Not Found");
+    }
+  },
+
+  faultError(kind) {
+    switch (kind) {
+      case "throttle":
+        return new SandboxError(429, "RateLimited", "API rate limit exceeded");
+      case "access-denied":
+        return new SandboxError(403, "Forbidden", "Resource not accessible by integration");
+      default:
+        return new SandboxError(502, "BadGateway", "Server Error");
+    }
+  },
+
+  render(error) {
+    const headers: Record<string, string> = {};
+    if (error.status === 429) {
+      headers["retry-after"] = "1";
+      headers["x-ratelimit-remaining"] = "0";
+    }
+    return json(error.status, { message: error.message, documentation_url: DOCS, status: String(error.status) }, headers);
+  },
+};

@@ -1,0 +1,39 @@
+import { PermanentFailure, TransientFailure } from "../../domain/errors.js";
+
+const DENIED = new Set([
+  "AccessDenied",
+  "AccessDeniedException",
+  "UnauthorizedOperation",
+  "InvalidClientTokenId",
+  "ExpiredToken",
+  "SignatureDoesNotMatch",
+]);
+const NOT_FOUND = new Set(["NoSuchEntity", "NoSuchEntityException", "NoSuchKey", "NoSuchBucket", "NotFound"]);
+const INVALID = new Set(["ValidationError", "InvalidInput", "InvalidParameterValue", "MalformedPolicyDocument"]);
+
+export function awsErrorName(error: unknown): string {
+  if (typeof error === "object" && error !== null && "name" in error && typeof error.name === "string") {
+    return error.name;
+  }
+  return "Unknown";
+}
+
+export function isNotFound(error: unknown): boolean {
+  return NOT_FOUND.has(awsErrorName(error));
+}
+
+/**
+ * An AWS SDK error in the playbook's terms. The SDK has already retried throttling and 5xx with
+ * backoff; what is left is either permanent (a person must act) or transient (SQS retries).
+ */
+export function toResponderError(error: unknown, what: string): Error {
+  const name = awsErrorName(error);
+  const detail = error instanceof Error ? error.message : String(error);
+  if (DENIED.has(name)) {
+    return new PermanentFailure(`${what}: AWS denied it (${name}: ${detail})`, name, { cause: error });
+  }
+  if (NOT_FOUND.has(name) || INVALID.has(name)) {
+    return new PermanentFailure(`${what}: ${name}: ${detail}`, name, { cause: error });
+  }
+  return new TransientFailure(`${what}: ${name}: ${detail}`, name, { cause: error });
+}

@@ -1,0 +1,404 @@
+/**
+ * The containment playbook, steps 1-4 of design.md: identify, locate, contain, close the loop.
+ * Containment runs before any bookkeeping and waits for nothing off its path; the incident record is
+ * then created once (a conditional write) and every later step is recorded on it, so a redelivery,
+ * a retry or a crash resumes instead of repeating what must not repeat.
+ */
+import { maskAccessKeyId } from "../domain/access-key.js";
+import { type AlertJob, incidentIdFor, manualIncidentId } from "../domain/alert-job.js";
+import { ConflictError, errorMessage, isRetryable, PermanentFailure, TransientFailure } from "../domain/errors.js";
+import { type Incident, type IncidentStatus, type StepName, stepDone } from "../domain/incident.js";
+import type { Log } from "../logger.js";
+import type {
+  AlertDetails,
+  AlertRef,
+  AlertSource,
+  Clock,
+  IncidentStore,
+  KeyDirectory,
+  NotificationKind,
+  Notifier,
+  StoredIncident,
+} from "../ports.js";
+import { resolutionComment } from "./close-alert.js";
+import { containKey } from "./contain.js";
+import { identifyKey } from "./identify.js";
+import { locateKey } from "./locate.js";
+import { Timeline } from "./timeline.js";
+
+export interface ResponderSettings {
+  mode: "enforce" | "dry-run";
+  protectedUsers: readonly string[];
+  managedAccountIds: readonly string[];
+}
+
+export interface PlaybookDeps {
+  alerts: AlertSource;
+  directory: KeyDirectory;
+  incidents: IncidentStore;
+  notifier: Notifier;
+  log: Log;
+  clock: Clock;
+  settings: ResponderSettings;
+}
+
+export interface RespondOptions {
+  /** The queue will not deliver this message again: record a failure instead of asking for a retry. */
+  finalAttempt?: boolean;
+}
+
+export interface RespondResult {
+  incident: Incident;
+  /** True when this delivery found the incident already handled (or being handled) elsewhere. */
+  duplicate: boolean;
+}
+
+type Findings = Pick<Incident, "status" | "summary" | "warnings"> &
+  Partial<Pick<Incident, "location" | "containment" | "failure" | "accessKeyId">>;
+
+/** Entry point for a queued GitHub alert. */
+export async function respondToAlert(
+  job: AlertJob,
+  deps: PlaybookDeps,
+  options: RespondOptions = {},
+): Promise<RespondResult> {
+  const ref: AlertRef = {
+    repository: job.repository,
+    alertNumber: job.alertNumber,
+    ...(job.installationId === undefined ? {} : { installationId: job.installationId }),
+  };
+  const id = incidentIdFor(job.repository, job.alertNumber);
+  deps.log.appendKeys({ incidentId: id, deliveryId: job.deliveryId });
+  const dryRun = deps.settings.mode === "dry-run";
+  const timeline = new Timeline(deps.clock);
+  timeline.recordAt("webhook-received", "done", `Delivery ${job.deliveryId} (${job.action})`, new Date(job.receivedAt));
+
+  // The incident read is not on containment's path: it runs beside the alert fetch.
+  const fetchStarted = deps.clock.now();
+  const [stored, fetched] = await Promise.all([
+    dryRun ? Promise.resolve(undefined) : deps.incidents.get(id),
+    deps.alerts.getAlert(ref).then(
+      (alert) => ({ ok: true as const, alert }),
+      (error: unknown) => ({ ok: false as const, error }),
+    ),
+  ]);
+  if (stored && stored.incident.status !== "failed") {
+    return { incident: await resume(stored, deps, job.deliveryId, ref, options), duplicate: true };
+  }
+
+  const base = newIncident(id, "github-alert", deps, timeline, job.deliveryId);
+  base.repository = job.repository;
+  base.alertNumber = job.alertNumber;
+  base.secretType = job.secretType;
+  let alert: AlertDetails | undefined;
+  let findings: Findings;
+  try {
+    if (!fetched.ok) throw fetched.error;
+    alert = fetched.alert;
+    timeline.record("alert-fetched", "done", `Alert #${alert.number} (${alert.secretType}, ${alert.state})`, fetchStarted);
+    if (alert.htmlUrl) base.alertUrl = alert.htmlUrl;
+    const key = identifyKey(alert);
+    base.accessKeyId = key.accessKeyId;
+    if (key.secretFingerprint) base.secretFingerprint = key.secretFingerprint;
+    findings = await contain(key.accessKeyId, deps, timeline);
+  } catch (error: unknown) {
+    if (!alert) timeline.record("alert-fetched", "failed", errorMessage(error), fetchStarted);
+    findings = failedFindings(error, alert ? "key-located" : "alert-fetched", options);
+  }
+  const incident = assemble(base, findings, timeline, deps);
+  if (dryRun) return { incident: await finishDryRun(incident, deps), duplicate: false };
+  return persistAndFinish(incident, stored, deps, ref, options);
+}
+
+/** Entry point for a key leaked somewhere GitHub cannot see (`leak-responder respond --key`). */
+export async function respondToKey(
+  accessKeyId: string,
+  deps: PlaybookDeps,
+  options: RespondOptions & { requestedBy?: string } = {},
+): Promise<RespondResult> {
+  const id = manualIncidentId(accessKeyId);
+  deps.log.appendKeys({ incidentId: id });
+  const dryRun = deps.settings.mode === "dry-run";
+  const timeline = new Timeline(deps.clock);
+  timeline.record("webhook-received", "done", `Manual response requested by ${options.requestedBy ?? "a person"}`);
+  const stored = dryRun ? undefined : await deps.incidents.get(id);
+  if (stored && stored.incident.status !== "failed") {
+    return { incident: await resume(stored, deps, `manual-${Date.now()}`, undefined, options), duplicate: true };
+  }
+  const base = newIncident(id, "manual", deps, timeline, `manual-${deps.clock.now().getTime()}`);
+  base.accessKeyId = accessKeyId;
+  let findings: Findings;
+  try {
+    findings = await contain(accessKeyId, deps, timeline);
+  } catch (error: unknown) {
+    findings = failedFindings(error, "key-located", { ...options, finalAttempt: true });
+  }
+  const incident = assemble(base, findings, timeline, deps);
+  if (dryRun) return { incident: await finishDryRun(incident, deps), duplicate: false };
+  return persistAndFinish(incident, stored, deps, undefined, { ...options, finalAttempt: true });
+}
+
+/** Steps 2-3: locate, then contain (or escalate, or say it is not ours). Transient errors propagate. */
+async function contain(accessKeyId: string, deps: PlaybookDeps, timeline: Timeline): Promise<Findings> {
+  const { settings, clock } = deps;
+  const masked = maskAccessKeyId(accessKeyId);
+  const started = clock.now();
+  let located: Awaited<ReturnType<typeof locateKey>>;
+  try {
+    located = await locateKey(accessKeyId, deps.directory, settings.managedAccountIds);
+  } catch (error: unknown) {
+    timeline.record("key-located", "failed", errorMessage(error), started);
+    throw error;
+  }
+  if (located.kind === "not-ours") {
+    timeline.record("key-located", "done", `Key belongs to account ${located.accountId}, not managed here`, started);
+    return {
+      accessKeyId,
+      status: "not-ours",
+      summary: `${masked} belongs to AWS account ${located.accountId}, which this responder does not manage. Tell that account's owner; nothing was changed.`,
+      warnings: [],
+      location: { accountId: located.accountId, viaMemberRole: false },
+    };
+  }
+  if (located.kind === "temporary") {
+    timeline.record("key-located", "done", `Temporary credentials of account ${located.accountId}`, started);
+    return {
+      accessKeyId,
+      status: "escalated",
+      summary: `${masked} is a temporary (ASIA) key in account ${located.accountId}: it cannot be deactivated, only revoked through the principal that minted it. A person must revoke that principal's sessions now.`,
+      warnings: [],
+      location: { accountId: located.accountId, viaMemberRole: located.iam.viaMemberRole },
+    };
+  }
+  const { location, iam } = located;
+  timeline.record(
+    "key-located",
+    "done",
+    `Account ${location.accountId}${location.viaMemberRole ? " (member role assumed)" : ""}, user ${location.userName}`,
+    started,
+  );
+  if (settings.protectedUsers.includes(location.userName)) {
+    return {
+      accessKeyId,
+      status: "escalated",
+      summary: `${masked} belongs to protected user ${location.userName} in ${location.accountId}: it was NOT deactivated automatically and is still ACTIVE. A person must decide now.`,
+      warnings: [],
+      location,
+    };
+  }
+  if (settings.mode === "dry-run") {
+    const quarantine = await iam.attachedUserPolicies(location.userName).catch(() => []);
+    timeline.record("key-deactivated", "would-do", `Would deactivate ${masked} of ${location.userName}`);
+    timeline.record("sessions-revoked", "would-do", `Would deny sessions of ${location.userName} issued before now`);
+    timeline.record("alert-resolved", "would-do", "Would resolve the GitHub alert as revoked");
+    return {
+      accessKeyId,
+      status: "dry-run",
+      summary: `Dry run: would deactivate ${masked} of ${location.userName} in ${location.accountId} and revoke its sessions. Nothing was changed.`,
+      warnings: [],
+      location,
+      containment: { quarantinePolicies: quarantine.filter((p) => p.startsWith("AWSCompromisedKeyQuarantine")) },
+    };
+  }
+
+  const result = await containKey({ iam, userName: location.userName, accessKeyId, clock, timeline });
+  const containment: NonNullable<Incident["containment"]> = {
+    containedAt: result.containedAt,
+    keyStatusAfter: result.keyStatusAfter,
+    quarantinePolicies: result.quarantinePolicies,
+    ...(result.sessionsRevoked ? { denyPolicyName: "AWSRevokeOlderSessions" } : {}),
+  };
+  if (!result.deactivated) {
+    if (isRetryable(result.failure)) throw result.failure;
+    return {
+      ...failedFindings(result.failure, "key-deactivated", { finalAttempt: true }),
+      accessKeyId,
+      location,
+      containment,
+    };
+  }
+  const status: IncidentStatus = result.warnings.length > 0 ? "contained-with-warnings" : "contained";
+  const quarantine =
+    result.quarantinePolicies.length > 0 ? ` AWS had already attached ${result.quarantinePolicies.join(", ")}.` : "";
+  return {
+    accessKeyId,
+    status,
+    summary: `${masked} of ${location.userName} in ${location.accountId} is deactivated${result.sessionsRevoked ? " and its sessions are revoked" : ", but its sessions are NOT revoked"}.${quarantine}`,
+    warnings: result.warnings,
+    location,
+    containment,
+  };
+}
+
+function failedFindings(error: unknown, step: StepName, options: RespondOptions): Findings {
+  if (isRetryable(error) && !options.finalAttempt) throw error;
+  const code =
+    error instanceof PermanentFailure || error instanceof TransientFailure ? error.code : "Unexpected";
+  const message = errorMessage(error);
+  return {
+    status: "failed",
+    summary: `The leaked key is NOT contained: ${message}`,
+    warnings: [],
+    failure: { step, code, message },
+  };
+}
+
+function newIncident(
+  id: string,
+  source: Incident["source"],
+  deps: PlaybookDeps,
+  timeline: Timeline,
+  deliveryId: string,
+): Incident {
+  const now = deps.clock.now().toISOString();
+  return {
+    id,
+    version: 1,
+    source,
+    status: "failed",
+    summary: "",
+    deliveryIds: [deliveryId],
+    mode: deps.settings.mode,
+    warnings: [],
+    timeline: timeline.entries,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+function assemble(base: Incident, findings: Findings, timeline: Timeline, deps: PlaybookDeps): Incident {
+  return { ...base, ...findings, timeline: timeline.entries, updatedAt: deps.clock.now().toISOString() };
+}
+
+const KIND: Record<IncidentStatus, NotificationKind> = {
+  contained: "contained",
+  "contained-with-warnings": "contained",
+  escalated: "escalated",
+  "not-ours": "not-ours",
+  "dry-run": "dry-run",
+  failed: "failed",
+};
+
+async function finishDryRun(incident: Incident, deps: PlaybookDeps): Promise<Incident> {
+  const timeline = new Timeline(deps.clock, incident.timeline);
+  try {
+    await deps.notifier.notify(incident, "dry-run");
+    timeline.record("notified", "done", "Dry-run report sent");
+  } catch (error: unknown) {
+    timeline.record("notified", "failed", errorMessage(error));
+  }
+  deps.log.info("dry run finished", { status: incident.status });
+  return { ...incident, timeline: timeline.entries };
+}
+
+/** Creates the incident (or replaces a failed one), then runs the remaining steps on it. */
+async function persistAndFinish(
+  incident: Incident,
+  previous: StoredIncident | undefined,
+  deps: PlaybookDeps,
+  ref: AlertRef | undefined,
+  options: RespondOptions,
+): Promise<RespondResult> {
+  const timeline = new Timeline(deps.clock, incident.timeline);
+  timeline.record("incident-recorded", "done", previous ? "Failed incident retried" : "Incident created");
+  let record: Incident = { ...incident, timeline: timeline.entries };
+  if (previous) {
+    record = {
+      ...record,
+      createdAt: previous.incident.createdAt,
+      deliveryIds: [...new Set([...previous.incident.deliveryIds, ...record.deliveryIds])],
+      timeline: [...previous.incident.timeline, ...record.timeline],
+    };
+  }
+  let etag: string;
+  try {
+    etag = previous ? await deps.incidents.update(record, previous.etag) : await deps.incidents.create(record);
+  } catch (error: unknown) {
+    if (!(error instanceof ConflictError)) throw error;
+    // Another delivery won the race and owns the incident: containment was idempotent, the rest is theirs.
+    deps.log.info("incident already recorded by a concurrent delivery");
+    const winner = await deps.incidents.get(record.id);
+    if (!winner) throw error;
+    return { incident: winner.incident, duplicate: true };
+  }
+  deps.log.info("incident recorded", { status: record.status });
+  return { incident: await finish({ incident: record, etag }, deps, ref, options), duplicate: false };
+}
+
+/** A later delivery for a handled incident: note it, and finish whatever an earlier run left undone. */
+async function resume(
+  stored: StoredIncident,
+  deps: PlaybookDeps,
+  deliveryId: string,
+  ref: AlertRef | undefined,
+  options: RespondOptions,
+): Promise<Incident> {
+  let current = stored;
+  if (!current.incident.deliveryIds.includes(deliveryId)) {
+    const timeline = new Timeline(deps.clock, current.incident.timeline);
+    timeline.record("delivery-duplicate", "skipped", `Delivery ${deliveryId}: already handled, nothing repeated`);
+    const incident = {
+      ...current.incident,
+      deliveryIds: [...current.incident.deliveryIds, deliveryId],
+      timeline: timeline.entries,
+      updatedAt: deps.clock.now().toISOString(),
+    };
+    current = { incident, etag: await deps.incidents.update(incident, current.etag) };
+  }
+  deps.log.info("duplicate delivery: incident already handled", { status: current.incident.status });
+  return finish(current, deps, ref, options);
+}
+
+/** Steps after containment, each recorded once as done: resolve the alert, notify. */
+async function finish(
+  stored: StoredIncident,
+  deps: PlaybookDeps,
+  ref: AlertRef | undefined,
+  options: RespondOptions,
+): Promise<Incident> {
+  let { incident, etag } = stored;
+  const retryable: unknown[] = [];
+  const save = async (mutate: (timeline: Timeline, draft: Incident) => void) => {
+    const timeline = new Timeline(deps.clock, incident.timeline);
+    const draft: Incident = { ...incident, warnings: [...incident.warnings] };
+    mutate(timeline, draft);
+    const next = { ...draft, timeline: timeline.entries, updatedAt: deps.clock.now().toISOString() };
+    etag = await deps.incidents.update(next, etag);
+    incident = next;
+  };
+
+  const contained = incident.status === "contained" || incident.status === "contained-with-warnings";
+  if (ref && contained && !stepDone(incident, "alert-resolved")) {
+    const started = deps.clock.now();
+    try {
+      await deps.alerts.resolveAlert(ref, resolutionComment(incident));
+      await save((t) => t.record("alert-resolved", "done", "GitHub alert resolved as revoked", started));
+    } catch (error: unknown) {
+      if (isRetryable(error)) retryable.push(error);
+      await save((t, draft) => {
+        t.record("alert-resolved", "failed", errorMessage(error), started);
+        draft.warnings.push(`The GitHub alert was not resolved: ${errorMessage(error)}`);
+      });
+    }
+  }
+
+  if (!stepDone(incident, "notified")) {
+    const started = deps.clock.now();
+    try {
+      await deps.notifier.notify(incident, KIND[incident.status]);
+      await save((t) => t.record("notified", "done", `Owners notified (${KIND[incident.status]})`, started));
+    } catch (error: unknown) {
+      retryable.push(error);
+      await save((t) => t.record("notified", "failed", errorMessage(error), started));
+      deps.log.error("notification failed", { error: errorMessage(error), status: incident.status });
+    }
+  }
+
+  if (retryable.length > 0 && !options.finalAttempt) {
+    throw new TransientFailure(
+      `Incident ${incident.id} recorded, but ${retryable.length} step(s) must be retried: ${retryable.map(errorMessage).join("; ")}`,
+      "StepsPending",
+    );
+  }
+  return incident;
+}

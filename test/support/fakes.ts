@@ -1,0 +1,163 @@
+/**
+ * In-memory fakes of the playbook's ports, for unit tests of its logic (adapters are proven against
+ * the sandbox in test/integration). Each records what was asked of it.
+ */
+import { ConflictError, PermanentFailure } from "../../src/domain/errors.js";
+import type { Incident } from "../../src/domain/incident.js";
+import { SecretValue } from "../../src/domain/secret.js";
+import { MemoryLog } from "../../src/logger.js";
+import type { ResponderSettings } from "../../src/playbook/respond.js";
+import type {
+  AccountIam,
+  AlertDetails,
+  AlertRef,
+  AlertSource,
+  Clock,
+  IncidentStore,
+  KeyDirectory,
+  KeyOwner,
+  NotificationKind,
+  Notifier,
+  StoredIncident,
+} from "../../src/ports.js";
+
+export class FakeClock implements Clock {
+  constructor(public current = new Date("2026-11-26T02:00:00.000Z")) {}
+  now(): Date {
+    this.current = new Date(this.current.getTime() + 7);
+    return new Date(this.current);
+  }
+}
+
+export class MemoryIncidentStore implements IncidentStore {
+  readonly records = new Map<string, { json: string; etag: string }>();
+  #version = 0;
+  creates = 0;
+  async get(id: string): Promise<StoredIncident | undefined> {
+    const record = this.records.get(id);
+    return record ? { incident: JSON.parse(record.json) as Incident, etag: record.etag } : undefined;
+  }
+  async create(incident: Incident): Promise<string> {
+    if (this.records.has(incident.id)) throw new ConflictError("exists");
+    this.creates += 1;
+    return this.#put(incident);
+  }
+  async update(incident: Incident, etag: string): Promise<string> {
+    if (this.records.get(incident.id)?.etag !== etag) throw new ConflictError("changed");
+    return this.#put(incident);
+  }
+  async list(): Promise<string[]> {
+    return [...this.records.keys()];
+  }
+  #put(incident: Incident): string {
+    this.#version += 1;
+    const etag = `"v${this.#version}"`;
+    this.records.set(incident.id, { json: JSON.stringify(incident), etag });
+    return etag;
+  }
+  only(): Incident {
+    const [first, ...rest] = [...this.records.values()];
+    if (!first || rest.length > 0) throw new Error(`expected exactly one incident, found ${this.records.size}`);
+    return JSON.parse(first.json) as Incident;
+  }
+}
+
+export class FakeAlertSource implements AlertSource {
+  readonly resolved: Array<{ ref: AlertRef; comment: string }> = [];
+  fetches = 0;
+  failGet: Error | undefined;
+  failResolve: Error[] = [];
+  constructor(private readonly alert: Omit<AlertDetails, "secret"> & { secret: string }) {}
+  async getAlert(): Promise<AlertDetails> {
+    this.fetches += 1;
+    if (this.failGet) throw this.failGet;
+    return { ...this.alert, secret: new SecretValue(this.alert.secret) };
+  }
+  async resolveAlert(ref: AlertRef, comment: string): Promise<void> {
+    const failure = this.failResolve.shift();
+    if (failure) throw failure;
+    this.resolved.push({ ref, comment });
+  }
+}
+
+export class FakeAccountIam implements AccountIam {
+  readonly calls: string[] = [];
+  readonly keys = new Map<string, { userName: string; status: "Active" | "Inactive" }>();
+  readonly userPolicies = new Map<string, Array<{ name: string; cutoff: string }>>();
+  attached: string[] = [];
+  failDeactivate: Error[] = [];
+  failDeny: Error[] = [];
+  constructor(
+    readonly accountId: string,
+    readonly viaMemberRole: boolean,
+  ) {}
+  async findKeyOwner(accessKeyId: string): Promise<KeyOwner | undefined> {
+    this.calls.push("GetAccessKeyLastUsed");
+    const key = this.keys.get(accessKeyId);
+    return key ? { userName: key.userName } : undefined;
+  }
+  async deactivateKey(userName: string, accessKeyId: string): Promise<void> {
+    this.calls.push("UpdateAccessKey");
+    const failure = this.failDeactivate.shift();
+    if (failure) throw failure;
+    const key = this.keys.get(accessKeyId);
+    if (!key || key.userName !== userName) throw new PermanentFailure("no such key", "NoSuchEntity");
+    key.status = "Inactive";
+  }
+  async denyOlderUserSessions(userName: string, cutoff: Date): Promise<string> {
+    this.calls.push("PutUserPolicy");
+    const failure = this.failDeny.shift();
+    if (failure) throw failure;
+    const list = this.userPolicies.get(userName) ?? [];
+    list.push({ name: "AWSRevokeOlderSessions", cutoff: cutoff.toISOString() });
+    this.userPolicies.set(userName, list);
+    return "AWSRevokeOlderSessions";
+  }
+  async attachedUserPolicies(): Promise<string[]> {
+    this.calls.push("ListAttachedUserPolicies");
+    return this.attached;
+  }
+  async keyStatus(_userName: string, accessKeyId: string): Promise<"Active" | "Inactive" | undefined> {
+    this.calls.push("ListAccessKeys");
+    return this.keys.get(accessKeyId)?.status;
+  }
+}
+
+export class FakeKeyDirectory implements KeyDirectory {
+  readonly accounts = new Map<string, FakeAccountIam>();
+  readonly owners = new Map<string, string>();
+  constructor(readonly home: string) {}
+  account(id: string, viaMemberRole = id !== this.home): FakeAccountIam {
+    let iam = this.accounts.get(id);
+    if (!iam) {
+      iam = new FakeAccountIam(id, viaMemberRole);
+      this.accounts.set(id, iam);
+    }
+    return iam;
+  }
+  async accountOf(accessKeyId: string): Promise<string> {
+    return this.owners.get(accessKeyId) ?? "999999999999";
+  }
+  async homeAccountId(): Promise<string> {
+    return this.home;
+  }
+  async iamIn(accountId: string): Promise<AccountIam> {
+    return this.account(accountId);
+  }
+}
+
+export class RecordingNotifier implements Notifier {
+  readonly sent: Array<{ kind: NotificationKind; incident: Incident }> = [];
+  failures: Error[] = [];
+  async notify(incident: Incident, kind: NotificationKind): Promise<void> {
+    const failure = this.failures.shift();
+    if (failure) throw failure;
+    this.sent.push({ kind, incident: structuredClone(incident) });
+  }
+}
+
+export function settings(overrides: Partial<ResponderSettings> = {}): ResponderSettings {
+  return { mode: "enforce", protectedUsers: [], managedAccountIds: [], ...overrides };
+}
+
+export { MemoryLog };

@@ -1,0 +1,320 @@
+import { describe, expect, it } from "vitest";
+import { fakeAccessKeyId, fakeAccountId, fakeSecretAccessKey } from "../../sandbox/fake-ids.js";
+import type { AlertJob } from "../../src/domain/alert-job.js";
+import { PermanentFailure, TransientFailure } from "../../src/domain/errors.js";
+import { type PlaybookDeps, respondToAlert, respondToKey } from "../../src/playbook/respond.js";
+import {
+  FakeAlertSource,
+  FakeClock,
+  FakeKeyDirectory,
+  MemoryIncidentStore,
+  MemoryLog,
+  RecordingNotifier,
+  settings,
+} from "../support/fakes.js";
+
+function world(options: { member?: boolean; userName?: string; secret?: (id: string, s: string) => string } = {}) {
+  const home = fakeAccountId();
+  const member = fakeAccountId();
+  const accessKeyId = fakeAccessKeyId();
+  const secret = fakeSecretAccessKey();
+  const owner = options.member === false ? home : member;
+  const directory = new FakeKeyDirectory(home);
+  directory.owners.set(accessKeyId, owner);
+  const iam = directory.account(owner);
+  const userName = options.userName ?? "ci-deploy";
+  iam.keys.set(accessKeyId, { userName, status: "Active" });
+  const alerts = new FakeAlertSource({
+    number: 7,
+    state: "open",
+    secretType: "aws_access_key_id",
+    secret: options.secret ? options.secret(accessKeyId, secret) : `${accessKeyId}:${secret}`,
+    htmlUrl: "https://github.com/acme/api/security/secret-scanning/7",
+  });
+  const incidents = new MemoryIncidentStore();
+  const notifier = new RecordingNotifier();
+  const log = new MemoryLog();
+  const deps: PlaybookDeps = {
+    alerts,
+    directory,
+    incidents,
+    notifier,
+    log,
+    clock: new FakeClock(),
+    settings: settings({ managedAccountIds: [member] }),
+  };
+  const job = (deliveryId = "d-1", action = "created"): AlertJob => ({
+    version: 1,
+    incidentId: "gh__acme__api__7",
+    deliveryId,
+    repository: "acme/api",
+    alertNumber: 7,
+    action,
+    secretType: "aws_access_key_id",
+    receivedAt: "2026-11-26T01:59:59.000Z",
+    installationId: 42,
+  });
+  return { home, member, owner, accessKeyId, secret, directory, iam, alerts, incidents, notifier, log, deps, job };
+}
+
+describe("respondToAlert: containment", () => {
+  it("deactivates the key in the member account, revokes older sessions at the containment time, resolves the alert and notifies", async () => {
+    const w = world();
+    const { incident, duplicate } = await respondToAlert(w.job(), w.deps);
+
+    expect(duplicate).toBe(false);
+    expect(incident.status).toBe("contained");
+    expect(w.iam.keys.get(w.accessKeyId)?.status).toBe("Inactive");
+    expect(incident.location).toMatchObject({ accountId: w.member, viaMemberRole: true, userName: "ci-deploy" });
+    // facts.md: the deny policy's aws:TokenIssueTime is the containment time.
+    expect(w.iam.userPolicies.get("ci-deploy")).toEqual([
+      { name: "AWSRevokeOlderSessions", cutoff: incident.containment?.containedAt },
+    ]);
+    expect(incident.containment?.keyStatusAfter).toBe("Inactive");
+    expect(w.alerts.resolved).toHaveLength(1);
+    expect(w.alerts.resolved[0]?.comment).toContain(`${w.accessKeyId.slice(0, 4)}`);
+    expect(w.alerts.resolved[0]?.comment).not.toContain(w.accessKeyId);
+    expect(w.notifier.sent.map((n) => n.kind)).toEqual(["contained"]);
+    const steps = w.incidents.only().timeline.map((e) => `${e.step}:${e.outcome}`);
+    expect(steps).toEqual(
+      expect.arrayContaining([
+        "webhook-received:done",
+        "alert-fetched:done",
+        "key-located:done",
+        "key-deactivated:done",
+        "sessions-revoked:done",
+        "quarantine-checked:done",
+        "key-status-verified:done",
+        "incident-recorded:done",
+        "alert-resolved:done",
+        "notified:done",
+      ]),
+    );
+  });
+
+  it("uses the home account's IAM directly when the key is the responder's own account's", async () => {
+    const w = world({ member: false });
+    const { incident } = await respondToAlert(w.job(), w.deps);
+    expect(incident.status).toBe("contained");
+    expect(incident.location).toMatchObject({ accountId: w.home, viaMemberRole: false });
+  });
+
+  it("runs the three containment calls only after the owner is known, and all three of them", async () => {
+    const w = world();
+    await respondToAlert(w.job(), w.deps);
+    expect(w.iam.calls.slice(0, 1)).toEqual(["GetAccessKeyLastUsed"]);
+    expect(new Set(w.iam.calls.slice(1, 4))).toEqual(
+      new Set(["UpdateAccessKey", "PutUserPolicy", "ListAttachedUserPolicies"]),
+    );
+  });
+
+  it("reports an AWS quarantine policy already attached and still contains", async () => {
+    const w = world();
+    w.iam.attached = ["AWSCompromisedKeyQuarantineV3", "ReadOnlyAccess"];
+    const { incident } = await respondToAlert(w.job(), w.deps);
+    expect(incident.status).toBe("contained");
+    expect(incident.containment?.quarantinePolicies).toEqual(["AWSCompromisedKeyQuarantineV3"]);
+    expect(incident.summary).toContain("AWSCompromisedKeyQuarantineV3");
+  });
+
+  it("accepts an alert whose secret is the key id alone, and fingerprints nothing then", async () => {
+    const w = world({ secret: (id) => id });
+    const { incident } = await respondToAlert(w.job(), w.deps);
+    expect(incident.status).toBe("contained");
+    expect(incident.secretFingerprint).toBeUndefined();
+  });
+
+  it("keeps only a short fingerprint of the secret half", async () => {
+    const w = world();
+    const { incident } = await respondToAlert(w.job(), w.deps);
+    expect(incident.secretFingerprint).toMatch(/^sha256:[0-9a-f]{12}$/);
+  });
+});
+
+describe("respondToAlert: idempotency", () => {
+  it("three redeliveries and a retried message give one incident, one deactivation, one resolution, one notification", async () => {
+    const w = world();
+    await respondToAlert(w.job("d-1"), w.deps);
+    const again = await respondToAlert(w.job("d-2"), w.deps);
+    await respondToAlert(w.job("d-3", "reopened"), w.deps);
+    await respondToAlert(w.job("d-3", "reopened"), w.deps);
+
+    expect(again.duplicate).toBe(true);
+    expect(w.incidents.creates).toBe(1);
+    expect(w.iam.calls.filter((c) => c === "UpdateAccessKey")).toHaveLength(1);
+    expect(w.alerts.resolved).toHaveLength(1);
+    expect(w.notifier.sent).toHaveLength(1);
+    const incident = w.incidents.only();
+    expect(incident.timeline.filter((e) => e.step === "key-deactivated")).toHaveLength(1);
+    expect(incident.deliveryIds).toEqual(["d-1", "d-2", "d-3"]);
+  });
+
+  it("two concurrent deliveries race: one incident, one resolution, one notification", async () => {
+    const w = world();
+    const results = await Promise.all([respondToAlert(w.job("d-1"), w.deps), respondToAlert(w.job("d-2"), w.deps)]);
+    expect(results.filter((r) => r.duplicate)).toHaveLength(1);
+    expect(w.incidents.creates).toBe(1);
+    expect(w.alerts.resolved).toHaveLength(1);
+    expect(w.notifier.sent).toHaveLength(1);
+  });
+});
+
+describe("respondToAlert: when it cannot or must not contain", () => {
+  it("says not-ours for a key in an account it does not manage, changes nothing, and notifies", async () => {
+    const w = world();
+    w.directory.owners.set(w.accessKeyId, "123456789012");
+    const { incident } = await respondToAlert(w.job(), w.deps);
+    expect(incident.status).toBe("not-ours");
+    expect(incident.summary).toContain("123456789012");
+    expect(w.iam.keys.get(w.accessKeyId)?.status).toBe("Active");
+    expect(w.alerts.resolved).toHaveLength(0);
+    expect(w.notifier.sent.map((n) => n.kind)).toEqual(["not-ours"]);
+  });
+
+  it("escalates a protected user's key and leaves it active", async () => {
+    const w = world({ userName: "break-glass" });
+    w.deps.settings = settings({ managedAccountIds: [w.member], protectedUsers: ["break-glass"] });
+    const { incident } = await respondToAlert(w.job(), w.deps);
+    expect(incident.status).toBe("escalated");
+    expect(incident.summary).toMatch(/protected user break-glass/);
+    expect(w.iam.calls).not.toContain("UpdateAccessKey");
+    expect(w.iam.calls).not.toContain("PutUserPolicy");
+    expect(w.notifier.sent.map((n) => n.kind)).toEqual(["escalated"]);
+  });
+
+  it("dry-run writes nothing (no IAM change, no incident, no alert resolution) and says what it would do", async () => {
+    const w = world();
+    w.deps.settings = settings({ managedAccountIds: [w.member], mode: "dry-run" });
+    const { incident } = await respondToAlert(w.job(), w.deps);
+    expect(incident.status).toBe("dry-run");
+    expect(w.iam.calls).not.toContain("UpdateAccessKey");
+    expect(w.iam.calls).not.toContain("PutUserPolicy");
+    expect(w.incidents.records.size).toBe(0);
+    expect(w.alerts.resolved).toHaveLength(0);
+    expect(incident.timeline.filter((e) => e.outcome === "would-do").map((e) => e.step)).toEqual([
+      "key-deactivated",
+      "sessions-revoked",
+      "alert-resolved",
+    ]);
+    expect(w.notifier.sent.map((n) => n.kind)).toEqual(["dry-run"]);
+  });
+
+  it("AccessDenied on deactivation gives a failed incident and the loud notification", async () => {
+    const w = world();
+    w.iam.failDeactivate.push(new PermanentFailure("iam:UpdateAccessKey: AWS denied it (AccessDenied)", "AccessDenied"));
+    const { incident } = await respondToAlert(w.job(), w.deps);
+    expect(incident.status).toBe("failed");
+    expect(incident.failure).toMatchObject({ step: "key-deactivated", code: "AccessDenied" });
+    expect(w.alerts.resolved).toHaveLength(0);
+    expect(w.notifier.sent.map((n) => n.kind)).toEqual(["failed"]);
+  });
+
+  it("a transient deactivation failure asks for a retry (no incident yet), and the last attempt records failed", async () => {
+    const w = world();
+    w.iam.failDeactivate.push(new TransientFailure("Throttling", "Throttling"));
+    await expect(respondToAlert(w.job(), w.deps)).rejects.toBeInstanceOf(TransientFailure);
+    expect(w.incidents.records.size).toBe(0);
+
+    const retried = await respondToAlert(w.job(), w.deps);
+    expect(retried.incident.status).toBe("contained");
+
+    const other = world();
+    other.iam.failDeactivate.push(new TransientFailure("Throttling", "Throttling"));
+    const final = await respondToAlert(other.job(), other.deps, { finalAttempt: true });
+    expect(final.incident.status).toBe("failed");
+    expect(other.notifier.sent.map((n) => n.kind)).toEqual(["failed"]);
+  });
+
+  it("a failed incident is retried by a later delivery and becomes contained, still one incident", async () => {
+    const w = world();
+    w.iam.failDeactivate.push(new PermanentFailure("denied", "AccessDenied"));
+    await respondToAlert(w.job("d-1"), w.deps);
+    const { incident } = await respondToAlert(w.job("d-2", "reopened"), w.deps);
+    expect(incident.status).toBe("contained");
+    expect(w.incidents.creates).toBe(1);
+    expect(w.incidents.only().deliveryIds).toEqual(["d-1", "d-2"]);
+  });
+
+  it("contains with warnings when the sessions cannot be revoked", async () => {
+    const w = world();
+    w.iam.failDeny.push(new PermanentFailure("denied", "AccessDenied"));
+    const { incident } = await respondToAlert(w.job(), w.deps);
+    expect(incident.status).toBe("contained-with-warnings");
+    expect(incident.warnings.join(" ")).toMatch(/NOT revoked/);
+    expect(w.iam.keys.get(w.accessKeyId)?.status).toBe("Inactive");
+  });
+
+  it("fails loudly when the alert holds no AWS key id", async () => {
+    const w = world({ secret: () => "not-a-key" });
+    const { incident } = await respondToAlert(w.job(), w.deps);
+    expect(incident.status).toBe("failed");
+    expect(incident.failure?.code).toBe("NoAccessKeyId");
+    expect(w.notifier.sent.map((n) => n.kind)).toEqual(["failed"]);
+  });
+
+  it("a GitHub fetch denied is a failed incident, not silence", async () => {
+    const w = world();
+    w.alerts.failGet = new PermanentFailure("GitHub denied access", "github-403");
+    const { incident } = await respondToAlert(w.job(), w.deps);
+    expect(incident.status).toBe("failed");
+    expect(incident.failure?.step).toBe("alert-fetched");
+    expect(w.notifier.sent.map((n) => n.kind)).toEqual(["failed"]);
+  });
+});
+
+describe("respondToAlert: resuming after partial failure", () => {
+  it("Slack down: the incident is recorded, the message is retried, and the retry notifies once without resolving twice", async () => {
+    const w = world();
+    w.notifier.failures.push(new TransientFailure("Slack 500", "SlackFailed"));
+    await expect(respondToAlert(w.job(), w.deps)).rejects.toBeInstanceOf(TransientFailure);
+    const recorded = w.incidents.only();
+    expect(recorded.status).toBe("contained");
+    expect(recorded.timeline.find((e) => e.step === "notified")?.outcome).toBe("failed");
+
+    await respondToAlert(w.job(), w.deps);
+    expect(w.notifier.sent).toHaveLength(1);
+    expect(w.alerts.resolved).toHaveLength(1);
+    expect(w.iam.calls.filter((c) => c === "UpdateAccessKey")).toHaveLength(1);
+  });
+
+  it("GitHub resolution failing transiently is retried on the next delivery", async () => {
+    const w = world();
+    w.alerts.failResolve.push(new TransientFailure("GitHub 502", "github-502"));
+    await expect(respondToAlert(w.job(), w.deps)).rejects.toBeInstanceOf(TransientFailure);
+    expect(w.alerts.resolved).toHaveLength(0);
+    await respondToAlert(w.job(), w.deps);
+    expect(w.alerts.resolved).toHaveLength(1);
+    expect(w.incidents.only().timeline.filter((e) => e.step === "alert-resolved").map((e) => e.outcome)).toEqual([
+      "failed",
+      "done",
+    ]);
+  });
+});
+
+describe("respondToKey (manual)", () => {
+  it("contains a key reported by hand, with no GitHub involved", async () => {
+    const w = world();
+    const { incident } = await respondToKey(w.accessKeyId, w.deps, { requestedBy: "alice" });
+    expect(incident.status).toBe("contained");
+    expect(incident.source).toBe("manual");
+    expect(w.alerts.fetches).toBe(0);
+    expect(w.alerts.resolved).toHaveLength(0);
+    expect(w.iam.keys.get(w.accessKeyId)?.status).toBe("Inactive");
+  });
+});
+
+describe("secret hygiene in the playbook", () => {
+  it("the secret half never reaches the incident, the logs, the notification or the GitHub comment", async () => {
+    const w = world();
+    await respondToAlert(w.job(), w.deps);
+    await respondToAlert(w.job("d-2"), w.deps);
+    const everything = [
+      JSON.stringify([...w.incidents.records.values()]),
+      w.log.text(),
+      JSON.stringify(w.notifier.sent),
+      JSON.stringify(w.alerts.resolved),
+    ].join("\n");
+    expect(everything.length).toBeGreaterThan(500);
+    expect(everything).not.toContain(w.secret);
+  });
+});
