@@ -3,6 +3,7 @@
  * inline policy) and note any AWS quarantine policy, all three at once once the user is known; then
  * read the key's status back. Deactivate, never delete (facts.md).
  */
+import { maskAccessKeyId } from "../domain/access-key.js";
 import { errorMessage } from "../domain/errors.js";
 import { isAwsQuarantinePolicy, REVOKE_OLDER_SESSIONS_POLICY_NAME } from "../domain/revoke-sessions-policy.js";
 import type { AccountIam, Clock } from "../ports.js";
@@ -51,7 +52,7 @@ export async function containKey(input: {
     timeline.recordAt(
       "key-deactivated",
       "done",
-      `iam:UpdateAccessKey ${accessKeyId} of ${userName} in ${iam.accountId} -> Inactive`,
+      `iam:UpdateAccessKey ${maskAccessKeyId(accessKeyId)} of ${userName} in ${iam.accountId} -> Inactive`,
       deactivation.endedAt,
       deactivation.startedAt,
     );

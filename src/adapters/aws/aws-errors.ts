@@ -23,17 +23,34 @@ export function isNotFound(error: unknown): boolean {
 }
 
 /**
+ * What is kept of an SDK error as `cause`: its name, status and request id. The raw error holds
+ * the signed request (with the responder's session token), so it never travels further.
+ */
+export function sdkErrorSummary(error: unknown): { name: string; httpStatusCode?: number; requestId?: string } {
+  const metadata =
+    typeof error === "object" && error !== null && "$metadata" in error
+      ? (error.$metadata as { httpStatusCode?: number; requestId?: string })
+      : {};
+  return {
+    name: awsErrorName(error),
+    ...(metadata.httpStatusCode === undefined ? {} : { httpStatusCode: metadata.httpStatusCode }),
+    ...(metadata.requestId === undefined ? {} : { requestId: metadata.requestId }),
+  };
+}
+
+/**
  * An AWS SDK error in the playbook's terms. The SDK has already retried throttling and 5xx with
  * backoff; what is left is either permanent (a person must act) or transient (SQS retries).
  */
 export function toResponderError(error: unknown, what: string): Error {
   const name = awsErrorName(error);
   const detail = error instanceof Error ? error.message : String(error);
+  const cause = sdkErrorSummary(error);
   if (DENIED.has(name)) {
-    return new PermanentFailure(`${what}: AWS denied it (${name}: ${detail})`, name, { cause: error });
+    return new PermanentFailure(`${what}: AWS denied it (${name}: ${detail})`, name, { cause });
   }
   if (NOT_FOUND.has(name) || INVALID.has(name)) {
-    return new PermanentFailure(`${what}: ${name}: ${detail}`, name, { cause: error });
+    return new PermanentFailure(`${what}: ${name}: ${detail}`, name, { cause });
   }
-  return new TransientFailure(`${what}: ${name}: ${detail}`, name, { cause: error });
+  return new TransientFailure(`${what}: ${name}: ${detail}`, name, { cause });
 }

@@ -7,7 +7,7 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client
 import { ConflictError } from "../../domain/errors.js";
 import type { Incident } from "../../domain/incident.js";
 import type { IncidentStore, StoredIncident } from "../../ports.js";
-import { awsErrorName, isNotFound, toResponderError } from "./aws-errors.js";
+import { awsErrorName, isNotFound, sdkErrorSummary, toResponderError } from "./aws-errors.js";
 
 export const INCIDENT_PREFIX = "incidents/";
 
@@ -90,7 +90,9 @@ export class S3IncidentStore implements IncidentStore {
       return out.ETag;
     } catch (error: unknown) {
       if (isPreconditionFailed(error)) {
-        throw new ConflictError(`${verb} incident ${incident.id}: someone else wrote it first`, { cause: error });
+        throw new ConflictError(`${verb} incident ${incident.id}: someone else wrote it first`, {
+          cause: sdkErrorSummary(error),
+        });
       }
       throw toResponderError(error, `${verb} incident ${incident.id}`);
     }

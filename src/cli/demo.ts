@@ -1,0 +1,137 @@
+/**
+ * `leak-responder demo [--json]`: the whole 2 AM story on the embedded sandbox. A CI user's key
+ * leaked in a repository and already minted a session; GitHub sends the signed alert webhook; the
+ * intake queues it; the playbook contains the key in the member account; the demo then checks what
+ * a person would check: the key's status, whether the minted session still works, the alert.
+ */
+import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { parseArgs } from "node:util";
+import { alertPayload, deliverWebhook } from "../../sandbox/github-webhook.js";
+import { maskAccessKeyId } from "../domain/access-key.js";
+import type { Incident } from "../domain/incident.js";
+import { MemoryLog } from "../logger.js";
+import { timeToContainMs } from "../playbook/timeline.js";
+import { startLocalStack } from "./local-stack.js";
+
+export interface DemoSummary {
+  incidentId: string;
+  accessKeyId: string;
+  account: string;
+  user: string;
+  /** Read back from the sandbox's IAM after the run. */
+  keyStatus: string;
+  /** A real call with the session the key minted before the leak was noticed is now denied. */
+  sessionsRevoked: boolean;
+  alertResolved: boolean;
+  status: string;
+  msWebhookToDeactivated: number | null;
+  webhookStatus: number;
+  slackMessages: number;
+  timeline: Array<{ step: string; outcome: string; atMs: number; detail: string }>;
+}
+
+/** Does the session minted with the leaked key still work? (A call it was allowed to make before.) */
+async function sessionStillWorks(
+  endpoint: string,
+  bucket: string,
+  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string },
+) {
+  const s3 = new S3Client({ endpoint, region: "us-east-1", credentials, maxAttempts: 1 });
+  try {
+    await s3.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1 }));
+    return true;
+  } catch (error: unknown) {
+    if (error instanceof Error && error.name === "AccessDenied") return false;
+    throw error;
+  } finally {
+    s3.destroy();
+  }
+}
+
+function timelineOf(incident: Incident): DemoSummary["timeline"] {
+  const start = Date.parse(incident.timeline[0]?.at ?? incident.createdAt);
+  return incident.timeline.map((entry) => ({
+    step: entry.step,
+    outcome: entry.outcome,
+    atMs: Date.parse(entry.at) - start,
+    detail: entry.detail,
+  }));
+}
+
+export async function runDemo(options: { port?: number } = {}): Promise<DemoSummary> {
+  const log = new MemoryLog();
+  const stack = await startLocalStack({ log, port: options.port ?? 0 });
+  try {
+    const { sandbox, world } = stack;
+    const repo = sandbox.state.repo(world.repository);
+    if (!repo) throw new Error("demo world has no repository");
+    const sessionWorkedBefore = await sessionStillWorks(sandbox.url, world.bucket, world.mintedSession);
+
+    const delivery = await deliverWebhook(
+      stack.server.webhookUrl,
+      world.webhookSecret,
+      "secret_scanning_alert",
+      alertPayload(repo, world.leaked.alert.number, "created"),
+    );
+    await stack.server.queue.drain();
+    const result = stack.results.at(-1);
+    if (!result) {
+      const dead = stack.server.queue.deadLetters.at(-1);
+      throw new Error(`the alert was not handled (webhook answered ${delivery.status}${dead ? `; ${dead.error}` : ""})`);
+    }
+    const { incident } = result;
+    const sessionWorksAfter = await sessionStillWorks(sandbox.url, world.bucket, world.mintedSession);
+    return {
+      incidentId: incident.id,
+      accessKeyId: world.leaked.key.accessKeyId,
+      account: incident.location?.accountId ?? "unknown",
+      user: incident.location?.userName ?? "unknown",
+      keyStatus: world.leaked.key.status,
+      sessionsRevoked: sessionWorkedBefore && !sessionWorksAfter,
+      alertResolved: world.leaked.alert.state === "resolved" && world.leaked.alert.resolution === "revoked",
+      status: incident.status,
+      msWebhookToDeactivated: timeToContainMs(incident) ?? null,
+      webhookStatus: delivery.status,
+      slackMessages: sandbox.state.slackMessages.length,
+      timeline: timelineOf(incident),
+    };
+  } finally {
+    await stack.close();
+  }
+}
+
+function print(summary: DemoSummary): void {
+  const ok = (value: boolean) => (value ? "yes" : "NO");
+  console.log("leak-responder demo: a CI key leaked in acme/payments-api, found by GitHub secret scanning\n");
+  console.log(`Webhook answered ${summary.webhookStatus}; the playbook ran:`);
+  for (const entry of summary.timeline) {
+    console.log(`  +${String(entry.atMs).padStart(5)} ms  ${entry.outcome.padEnd(7)} ${entry.step.padEnd(20)} ${entry.detail}`);
+  }
+  console.log("");
+  console.log(`Status:               ${summary.status}`);
+  console.log(`Key:                  ${maskAccessKeyId(summary.accessKeyId)} of ${summary.user} in ${summary.account}`);
+  console.log(`Key status (IAM):     ${summary.keyStatus}`);
+  console.log(`Minted session dead:  ${ok(summary.sessionsRevoked)}`);
+  console.log(`GitHub alert closed:  ${ok(summary.alertResolved)}`);
+  console.log(`Slack messages:       ${summary.slackMessages}`);
+  console.log(`Webhook -> key dead:  ${summary.msWebhookToDeactivated ?? "n/a"} ms`);
+}
+
+export const demoCommand = {
+  summary: "run the whole story on the embedded local sandbox",
+  async run(argv: string[]): Promise<number> {
+    const { values } = parseArgs({
+      args: argv,
+      options: { json: { type: "boolean", default: false }, help: { type: "boolean", default: false } },
+      strict: true,
+    });
+    if (values.help) {
+      console.log("usage: leak-responder demo [--json]\n\nRuns the whole story on the embedded sandbox; nothing leaves this machine.");
+      return 0;
+    }
+    const summary = await runDemo();
+    if (values.json) console.log(JSON.stringify(summary, null, 2));
+    else print(summary);
+    return summary.status === "contained" ? 0 : 1;
+  },
+};

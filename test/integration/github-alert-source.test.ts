@@ -1,0 +1,94 @@
+import { generateKeyPairSync } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fakeAccessKeyId, fakeSecretAccessKey } from "../../sandbox/fake-ids.js";
+import { githubService } from "../../sandbox/github.js";
+import { Sandbox } from "../../sandbox/server.js";
+import { GitHubAlertSource } from "../../src/adapters/github/alert-source.js";
+import { githubClients } from "../../src/adapters/github/octokit.js";
+import { PermanentFailure } from "../../src/domain/errors.js";
+
+const sandbox = new Sandbox({ services: [githubService] });
+const app = generateKeyPairSync("rsa", { modulusLength: 2048 });
+const privateKeyPem = app.privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+const appId = 4242;
+const installationId = 77;
+const keyId = fakeAccessKeyId();
+const secret = fakeSecretAccessKey();
+
+function source(privateKey = privateKeyPem) {
+  return new GitHubAlertSource(
+    githubClients(
+      { apiUrl: sandbox.githubUrl, auth: { kind: "app", appId, privateKey } },
+      { retryAfterBaseMs: 5 },
+    ),
+  );
+}
+
+beforeAll(async () => {
+  await sandbox.start();
+  sandbox.state.githubApps.set(appId, {
+    publicKeyPem: app.publicKey.export({ type: "spki", format: "pem" }).toString(),
+  });
+  sandbox.state.addRepo("acme/api", { installationId });
+  sandbox.state.addRepo("other/elsewhere", { installationId: 99 });
+  sandbox.state.addAlert("acme/api", {
+    number: 3,
+    secretType: "aws_access_key_id",
+    secret: `${keyId}\n${secret}`,
+    locations: [{ type: "commit", details: { path: "deploy/.env", start_line: 4, commit_sha: "abc123" } }],
+  });
+  sandbox.state.addAlert("other/elsewhere", { number: 1, secretType: "aws_access_key_id", secret: keyId });
+});
+afterAll(() => sandbox.stop());
+
+describe("GitHubAlertSource against the sandbox's GitHub API (App installation tokens)", () => {
+  it("fetches the alert with the secret, its type, link and first location", async () => {
+    const alert = await source().getAlert({ repository: "acme/api", alertNumber: 3, installationId });
+    expect(alert.secret.reveal()).toBe(`${keyId}\n${secret}`);
+    expect(String(alert.secret)).not.toContain(keyId);
+    expect(alert.secretType).toBe("aws_access_key_id");
+    expect(alert.state).toBe("open");
+    expect(alert.htmlUrl).toBe("https://github.com/acme/api/security/secret-scanning/3");
+    expect(alert.firstLocation).toMatchObject({ path: "deploy/.env", startLine: 4, commitSha: "abc123" });
+    expect(sandbox.state.callsTo("github", "createInstallationToken").length).toBeGreaterThan(0);
+  });
+
+  it("resolves the alert as revoked with the comment", async () => {
+    await source().resolveAlert({ repository: "acme/api", alertNumber: 3, installationId }, "deactivated by test");
+    const alert = sandbox.state.repo("acme/api")?.alerts.get(3);
+    expect(alert).toMatchObject({ state: "resolved", resolution: "revoked", resolutionComment: "deactivated by test" });
+  });
+
+  it("an installation cannot read another installation's repository: a permanent 404", async () => {
+    const error = await source()
+      .getAlert({ repository: "other/elsewhere", alertNumber: 1, installationId })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PermanentFailure);
+    expect((error as PermanentFailure).code).toBe("github-404");
+  });
+
+  it("a JWT signed with the wrong private key is refused: a permanent 401", async () => {
+    const wrong = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem" });
+    const error = await source(wrong.toString())
+      .getAlert({ repository: "acme/api", alertNumber: 3, installationId })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PermanentFailure);
+    expect((error as PermanentFailure).code).toBe("github-401");
+  });
+
+  it("GitHub answering 502 twice is retried and the fetch succeeds", async () => {
+    sandbox.faults.inject({ service: "github", operation: "getAlert", kind: "server-error", times: 2 });
+    const before = sandbox.state.callsTo("github", "getAlert").length;
+    const alert = await source().getAlert({ repository: "acme/api", alertNumber: 3, installationId });
+    expect(alert.number).toBe(3);
+    expect(sandbox.state.callsTo("github", "getAlert").length - before).toBe(3);
+  });
+
+  it("works with a plain token too", async () => {
+    const token = `test-token-${Date.now()}`;
+    sandbox.state.githubTokens.add(token);
+    const plain = new GitHubAlertSource(githubClients({ apiUrl: sandbox.githubUrl, auth: { kind: "token", token } }));
+    const alert = await plain.getAlert({ repository: "other/elsewhere", alertNumber: 1 });
+    expect(alert.secret.reveal()).toBe(keyId);
+  });
+});
