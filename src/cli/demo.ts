@@ -11,7 +11,8 @@ import { maskAccessKeyId } from "../domain/access-key.js";
 import type { Incident } from "../domain/incident.js";
 import { MemoryLog } from "../logger.js";
 import { timeToContainMs } from "../playbook/timeline.js";
-import { startLocalStack } from "./local-stack.js";
+import type { DemoWorldOptions } from "../../sandbox/scenario.js";
+import { type LocalStack, startLocalStack } from "./local-stack.js";
 
 export interface DemoSummary {
   incidentId: string;
@@ -58,14 +59,28 @@ function timelineOf(incident: Incident): DemoSummary["timeline"] {
   }));
 }
 
-export async function runDemo(options: { port?: number } = {}): Promise<DemoSummary> {
-  const log = new MemoryLog();
-  const stack = await startLocalStack({ log, port: options.port ?? 0 });
+export interface DemoOptions {
+  port?: number;
+  /** Tests plant their own secret in the alert and read every log line. */
+  world?: DemoWorldOptions;
+  log?: MemoryLog;
+  /** Called with the running stack before the webhook is sent (tests inject faults here). */
+  beforeDelivery?: (stack: LocalStack) => void | Promise<void>;
+}
+
+export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
+  const log = options.log ?? new MemoryLog();
+  const stack = await startLocalStack({
+    log,
+    port: options.port ?? 0,
+    ...(options.world ? { world: options.world } : {}),
+  });
   try {
     const { sandbox, world } = stack;
     const repo = sandbox.state.repo(world.repository);
     if (!repo) throw new Error("demo world has no repository");
     const sessionWorkedBefore = await sessionStillWorks(sandbox.url, world.bucket, world.mintedSession);
+    await options.beforeDelivery?.(stack);
 
     const delivery = await deliverWebhook(
       stack.server.webhookUrl,
