@@ -21,15 +21,23 @@ export async function benchContainment(): Promise<Record<string, number>> {
     const { sandbox, world } = stack;
     const repo = sandbox.state.repo(world.repository);
     if (!repo) throw new Error("no repository");
-    for (const service of ["github", "sts", "iam", "s3", "slack"]) sandbox.faults.setLatency(LATENCY_MS, { service });
+    for (const service of ["github", "sts", "iam", "s3", "slack"])
+      sandbox.faults.setLatency(LATENCY_MS, { service });
 
     const contain = async (alertNumber: number): Promise<number> => {
-      await deliverWebhook(stack.server.webhookUrl, world.webhookSecret, "secret_scanning_alert", alertPayload(repo, alertNumber));
+      await deliverWebhook(
+        stack.server.webhookUrl,
+        world.webhookSecret,
+        "secret_scanning_alert",
+        alertPayload(repo, alertNumber),
+      );
       await stack.server.queue.drain();
       const incident = stack.results.at(-1)?.incident;
       const ms = incident ? timeToContainMs(incident) : undefined;
-      if (!incident || incident.status !== "contained" || ms === undefined) {
-        throw new Error(`bench: alert ${alertNumber} was not contained (${incident?.status ?? "no incident"})`);
+      if (incident?.status !== "contained" || ms === undefined) {
+        throw new Error(
+          `bench: alert ${alertNumber} was not contained (${incident?.status ?? "no incident"})`,
+        );
       }
       return ms;
     };
@@ -37,7 +45,10 @@ export async function benchContainment(): Promise<Record<string, number>> {
       const userName = `ci-${randomBytes(3).toString("hex")}`;
       sandbox.state.addUser(world.leaked.accountId, userName);
       const key = sandbox.state.addAccessKey(world.leaked.accountId, userName);
-      return sandbox.state.addAlert(world.repository, { secretType: "aws_access_key_id", secret: key.accessKeyId }).number;
+      return sandbox.state.addAlert(world.repository, {
+        secretType: "aws_access_key_id",
+        secret: key.accessKeyId,
+      }).number;
     };
 
     const cold = await contain(world.leaked.alert.number);

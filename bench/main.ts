@@ -21,9 +21,13 @@ export async function main(argv: string[]): Promise<number> {
     if (!json) process.stdout.write(`${name}...\n`);
     results[name] = await run();
     if (!json) {
-      for (const [key, value] of Object.entries(results[name] ?? {})) console.log(`  ${key.padEnd(44)} ${value}`);
+      for (const [key, value] of Object.entries(results[name] ?? {}))
+        console.log(`  ${key.padEnd(44)} ${value}`);
     }
   }
-  if (json) console.log(JSON.stringify({ node: process.version, measuredAt: new Date().toISOString(), results }, null, 2));
+  if (json)
+    console.log(
+      JSON.stringify({ node: process.version, measuredAt: new Date().toISOString(), results }, null, 2),
+    );
   return 0;
 }

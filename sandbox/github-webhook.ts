@@ -14,7 +14,11 @@ export interface AlertDelivery {
   sentAt: number;
 }
 
-export function alertPayload(repo: GitHubRepo, alertNumber: number, action = "created"): Record<string, unknown> {
+export function alertPayload(
+  repo: GitHubRepo,
+  alertNumber: number,
+  action = "created",
+): Record<string, unknown> {
   const alert = repo.alerts.get(alertNumber);
   return {
     action,

@@ -5,7 +5,7 @@
  * checked against the App's public key), valid only for that installation's repositories.
  */
 import { createHash, createPublicKey, verify } from "node:crypto";
-import { type SandboxRequest, type SandboxResponse, SandboxError, type SandboxService } from "./service.js";
+import { SandboxError, type SandboxRequest, type SandboxResponse, type SandboxService } from "./service.js";
 import type { GitHubAlert, GitHubRepo, SandboxState } from "./state.js";
 
 const DOCS = "https://docs.github.com/rest";
@@ -17,9 +17,21 @@ interface Route {
 }
 
 const ROUTES: Route[] = [
-  { operation: "createInstallationToken", method: "POST", pattern: /^\/app\/installations\/(\d+)\/access_tokens$/ },
-  { operation: "getAlert", method: "GET", pattern: /^\/repos\/([^/]+)\/([^/]+)\/secret-scanning\/alerts\/(\d+)$/ },
-  { operation: "updateAlert", method: "PATCH", pattern: /^\/repos\/([^/]+)\/([^/]+)\/secret-scanning\/alerts\/(\d+)$/ },
+  {
+    operation: "createInstallationToken",
+    method: "POST",
+    pattern: /^\/app\/installations\/(\d+)\/access_tokens$/,
+  },
+  {
+    operation: "getAlert",
+    method: "GET",
+    pattern: /^\/repos\/([^/]+)\/([^/]+)\/secret-scanning\/alerts\/(\d+)$/,
+  },
+  {
+    operation: "updateAlert",
+    method: "PATCH",
+    pattern: /^\/repos\/([^/]+)\/([^/]+)\/secret-scanning\/alerts\/(\d+)$/,
+  },
   {
     operation: "listAlertLocations",
     method: "GET",
@@ -81,19 +93,29 @@ function verifyAppJwt(state: SandboxState, jwt: string): number {
   if (!ok) throw new SandboxError(401, "Unauthorized", "A JSON web token could not be decoded");
   const now = Math.floor(Date.now() / 1000);
   if (typeof claims.exp !== "number" || claims.exp < now || claims.exp - now > 600) {
-    throw new SandboxError(401, "Unauthorized", "'Expiration time' claim ('exp') is too far in the future or past");
+    throw new SandboxError(
+      401,
+      "Unauthorized",
+      "'Expiration time' claim ('exp') is too far in the future or past",
+    );
   }
   return appId;
 }
 
 /** The repository, if the request's token may see it; 401/404 as GitHub answers otherwise. */
-function authorizedRepo(request: SandboxRequest, state: SandboxState, owner: string, name: string): GitHubRepo {
+function authorizedRepo(
+  request: SandboxRequest,
+  state: SandboxState,
+  owner: string,
+  name: string,
+): GitHubRepo {
   const token = bearer(request);
   if (!token) throw new SandboxError(401, "Unauthorized", "Requires authentication");
   const repo = state.repo(`${owner}/${name}`);
   const installation = state.installationTokens.get(token);
   if (installation) {
-    if (installation.expiresAt.getTime() < Date.now()) throw new SandboxError(401, "Unauthorized", "Bad credentials");
+    if (installation.expiresAt.getTime() < Date.now())
+      throw new SandboxError(401, "Unauthorized", "Bad credentials");
     if (!repo || repo.installationId !== installation.installationId) {
       throw new SandboxError(404, "NotFound", "Not Found");
     }
@@ -154,7 +176,8 @@ function alertJson(repo: GitHubRepo, alert: GitHubAlert, baseUrl: string): Recor
 function parseBody(request: SandboxRequest): Record<string, unknown> {
   try {
     const parsed: unknown = JSON.parse(request.body.toString("utf8") || "{}");
-    if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+    if (parsed && typeof parsed === "object" && !Array.isArray(parsed))
+      return parsed as Record<string, unknown>;
   } catch {
     // fall through
   }
@@ -189,7 +212,12 @@ export const githubService: SandboxService = {
         return json(201, {
           token,
           expires_at: expiresAt.toISOString(),
-          permissions: { secret_scanning_alerts: "write", issues: "write", contents: "read", metadata: "read" },
+          permissions: {
+            secret_scanning_alerts: "write",
+            issues: "write",
+            contents: "read",
+            metadata: "read",
+          },
           repository_selection: "selected",
         });
       }
@@ -209,11 +237,12 @@ export const githubService: SandboxService = {
         if (body.state === "resolved") {
           const allowed = ["false_positive", "wont_fix", "revoked", "used_in_tests"];
           if (typeof body.resolution !== "string" || !allowed.includes(body.resolution)) {
-            throw new SandboxError(422, "Unprocessable", "resolution must be one of " + allowed.join(", "));
+            throw new SandboxError(422, "Unprocessable", `resolution must be one of ${allowed.join(", ")}`);
           }
           alert.state = "resolved";
           alert.resolution = body.resolution;
-          alert.resolutionComment = typeof body.resolution_comment === "string" ? body.resolution_comment : null;
+          alert.resolutionComment =
+            typeof body.resolution_comment === "string" ? body.resolution_comment : null;
           alert.resolvedAt = new Date().toISOString();
           alert.resolvedBy = "leak-responder[bot]";
           alert.resolveCount += 1;
@@ -227,7 +256,10 @@ export const githubService: SandboxService = {
       case "listAlertLocations": {
         const repo = authorizedRepo(request, state, a, b);
         const alert = alertOf(repo, c);
-        const perPage = Math.min(100, Math.max(1, Number(request.url.searchParams.get("per_page") ?? 30) || 30));
+        const perPage = Math.min(
+          100,
+          Math.max(1, Number(request.url.searchParams.get("per_page") ?? 30) || 30),
+        );
         const page = Math.max(1, Number(request.url.searchParams.get("page") ?? 1) || 1);
         const slice = alert.locations.slice((page - 1) * perPage, page * perPage);
         const headers: Record<string, string> = {};
@@ -253,7 +285,9 @@ export const githubService: SandboxService = {
           throw new SandboxError(422, "Unprocessable", "body is too long (maximum is 65536 characters)");
         }
         const number = repo.issues.length + 1;
-        const labels = Array.isArray(body.labels) ? body.labels.filter((l): l is string => typeof l === "string") : [];
+        const labels = Array.isArray(body.labels)
+          ? body.labels.filter((l): l is string => typeof l === "string")
+          : [];
         const issue = {
           number,
           title: body.title,
@@ -293,6 +327,10 @@ export const githubService: SandboxService = {
       headers["retry-after"] = "1";
       headers["x-ratelimit-remaining"] = "0";
     }
-    return json(error.status, { message: error.message, documentation_url: DOCS, status: String(error.status) }, headers);
+    return json(
+      error.status,
+      { message: error.message, documentation_url: DOCS, status: String(error.status) },
+      headers,
+    );
   },
 };

@@ -2,6 +2,8 @@
  * Starts the embedded sandbox with every simulated service. Tests and the demo import this; product
  * code never does.
  */
+import { cloudtrailService } from "./aws/cloudtrail.js";
+import { ec2Service } from "./aws/ec2.js";
 import { iamService } from "./aws/iam.js";
 import { s3Service } from "./aws/s3.js";
 import { sqsService } from "./aws/sqs.js";
@@ -17,7 +19,16 @@ export { SandboxState } from "./state.js";
 export async function startSandbox(options: { state?: SandboxState; port?: number } = {}): Promise<Sandbox> {
   const sandbox = new Sandbox({
     ...(options.state ? { state: options.state } : {}),
-    services: [stsService, iamService, sqsService, s3Service, githubService, slackService],
+    services: [
+      stsService,
+      iamService,
+      sqsService,
+      s3Service,
+      cloudtrailService,
+      ec2Service,
+      githubService,
+      slackService,
+    ],
   });
   await sandbox.start(options.port ?? 0);
   return sandbox;

@@ -137,7 +137,11 @@ export function seedDemoWorld(sandbox: Sandbox, options: DemoWorldOptions = {}):
 }
 
 /** The environment that points the responder at the sandbox for this world (as `serve --sandbox` does). */
-export function demoEnv(sandbox: Sandbox, world: DemoWorld, extra: Record<string, string> = {}): Record<string, string> {
+export function demoEnv(
+  sandbox: Sandbox,
+  world: DemoWorld,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   return {
     AWS_ENDPOINT_URL: sandbox.url,
     AWS_REGION: "us-east-1",

@@ -7,8 +7,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Faults } from "./faults.js";
-import { type SandboxRequest, type SandboxResponse, SandboxError, type SandboxService } from "./service.js";
+import { type FaultKind, Faults } from "./faults.js";
+import { SandboxError, type SandboxRequest, type SandboxResponse, type SandboxService } from "./service.js";
 import { SandboxState } from "./state.js";
 
 const SIGV4 = /Credential=([A-Z0-9]+)\/\d{8}\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request/;
@@ -48,7 +48,10 @@ export class Sandbox {
   }
 
   /** Environment that points every AWS SDK client at the sandbox (facts.md: AWS_ENDPOINT_URL). */
-  awsEnv(credentials: { accessKeyId: string; secretAccessKey: string }, region = "us-east-1"): Record<string, string> {
+  awsEnv(
+    credentials: { accessKeyId: string; secretAccessKey: string },
+    region = "us-east-1",
+  ): Record<string, string> {
     return {
       AWS_ENDPOINT_URL: this.url,
       AWS_REGION: region,
@@ -102,6 +105,13 @@ export class Sandbox {
     }
     let operation = "unknown";
     let response: SandboxResponse;
+    // AWS services word an injected AccessDenied with the signer's ARN, as AWS does, so they may take
+    // the request as a third argument; services that do not need it simply ignore it.
+    const faultError: (
+      kind: Exclude<FaultKind, "timeout">,
+      operation: string,
+      request: SandboxRequest,
+    ) => SandboxError = service.faultError.bind(service);
     try {
       operation = service.operation(request);
       const latency = this.faults.latencyFor(service.name, operation);
@@ -112,9 +122,9 @@ export class Sandbox {
         await sleep(TIMEOUT_FAULT_MS);
         this.#hung.delete(res);
         if (res.destroyed) return;
-        throw service.faultError("server-error", operation);
+        throw faultError("server-error", operation, request);
       }
-      if (fault) throw service.faultError(fault, operation);
+      if (fault) throw faultError(fault, operation, request);
       response = await service.handle(request, operation, this.state);
     } catch (error: unknown) {
       const sandboxError =
@@ -164,7 +174,10 @@ function credentialUsable(state: SandboxState, caller: SandboxRequest["caller"])
   if (!caller) return false;
   if (caller.expiresAt && caller.expiresAt.getTime() < Date.now()) return false;
   if (caller.kind === "user" && caller.userName) {
-    const key = state.accounts.get(caller.accountId)?.users.get(caller.userName)?.accessKeys.get(caller.accessKeyId);
+    const key = state.accounts
+      .get(caller.accountId)
+      ?.users.get(caller.userName)
+      ?.accessKeys.get(caller.accessKeyId);
     return key?.status === "Active";
   }
   return true;

@@ -2,7 +2,7 @@
  * A Slack incoming webhook (POST /slack/webhook...) that records every payload it accepts and
  * answers as Slack does: "ok", or a plain-text error such as invalid_payload or no_text.
  */
-import { type SandboxResponse, SandboxError, type SandboxService } from "./service.js";
+import { SandboxError, type SandboxResponse, type SandboxService } from "./service.js";
 
 function text(status: number, body: string, headers: Record<string, string> = {}): SandboxResponse {
   return { status, headers: { "content-type": "text/plain; charset=utf-8", ...headers }, body };
@@ -12,7 +12,9 @@ export const slackService: SandboxService = {
   name: "slack",
 
   operation(request) {
-    return request.method === "POST" && request.url.pathname.startsWith("/slack/webhook") ? "postWebhook" : "unknown";
+    return request.method === "POST" && request.url.pathname.startsWith("/slack/webhook")
+      ? "postWebhook"
+      : "unknown";
   },
 
   handle(request, operation, state) {
@@ -29,8 +31,10 @@ export const slackService: SandboxService = {
     }
     const message = payload as Record<string, unknown>;
     const blocks = message.blocks;
-    if (typeof message.text !== "string" && !Array.isArray(blocks)) throw new SandboxError(400, "no_text", "no_text");
-    if (Array.isArray(blocks) && blocks.length > 50) throw new SandboxError(400, "invalid_blocks", "invalid_blocks");
+    if (typeof message.text !== "string" && !Array.isArray(blocks))
+      throw new SandboxError(400, "no_text", "no_text");
+    if (Array.isArray(blocks) && blocks.length > 50)
+      throw new SandboxError(400, "invalid_blocks", "invalid_blocks");
     state.slackMessages.push({ receivedAt: new Date(), path: request.url.pathname, payload: message, raw });
     return text(200, "ok");
   },

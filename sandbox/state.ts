@@ -71,6 +71,13 @@ export interface StoredObject {
   metadata: Record<string, string>;
 }
 
+/** An SQS message attribute as the JSON protocol carries it (BinaryValue base64-encoded). */
+export interface QueueMessageAttribute {
+  DataType: string;
+  StringValue?: string;
+  BinaryValue?: string;
+}
+
 export interface QueueMessage {
   messageId: string;
   body: string;
@@ -80,6 +87,8 @@ export interface QueueMessage {
   receiveCount: number;
   sentAt: number;
   attributes: Record<string, string>;
+  messageAttributes?: Record<string, QueueMessageAttribute>;
+  md5OfMessageAttributes?: string;
 }
 
 export interface QueueRecord {
@@ -88,6 +97,9 @@ export interface QueueRecord {
   url: string;
   messages: QueueMessage[];
   visibilityTimeoutSeconds: number;
+  /** Other queue attributes as set (RedrivePolicy, DelaySeconds, ReceiveMessageWaitTimeSeconds...). */
+  attributes?: Record<string, string>;
+  createdAt?: number;
 }
 
 export interface GitHubAlertLocation {
@@ -148,6 +160,58 @@ export interface SlackMessage {
   raw: string;
 }
 
+/**
+ * One raw CloudTrail record, as CloudTrail writes it to a trail's log files and returns it, as a JSON
+ * string, in LookupEvents' `CloudTrailEvent` (facts.md: AWS, CloudTrail).
+ */
+export interface TrailRecord {
+  eventVersion: string;
+  userIdentity: TrailUserIdentity;
+  /** ISO 8601 to the second, as CloudTrail prints it ("2026-11-26T02:00:01Z"). */
+  eventTime: string;
+  /** e.g. "iam.amazonaws.com". */
+  eventSource: string;
+  eventName: string;
+  awsRegion: string;
+  sourceIPAddress: string;
+  userAgent: string;
+  errorCode?: string;
+  errorMessage?: string;
+  requestParameters: Record<string, unknown> | null;
+  responseElements: Record<string, unknown> | null;
+  requestID: string;
+  eventID: string;
+  readOnly: boolean;
+  resources?: Array<{ accountId?: string; type?: string; ARN: string }>;
+  eventType: string;
+  /** Data events (S3 object reads and writes...) are false: LookupEvents never returns them. */
+  managementEvent: boolean;
+  recipientAccountId: string;
+  eventCategory: "Management" | "Data";
+  tlsDetails?: { tlsVersion: string; cipherSuite: string; clientProvidedHostHeader: string };
+}
+
+export interface TrailUserIdentity {
+  type: string;
+  principalId?: string;
+  arn?: string;
+  accountId?: string;
+  accessKeyId?: string;
+  userName?: string;
+  /** Present for temporary credentials: the issuer (empty for GetSessionToken) and the creation date. */
+  sessionContext?: {
+    sessionIssuer?: {
+      type?: string;
+      principalId?: string;
+      arn?: string;
+      accountId?: string;
+      userName?: string;
+    };
+    webIdFederationData?: Record<string, unknown>;
+    attributes?: { creationDate?: string; mfaAuthenticated?: string };
+  };
+}
+
 export interface CallRecord {
   service: string;
   operation: string;
@@ -169,6 +233,14 @@ export class SandboxState {
   readonly installationTokens = new Map<string, { installationId: number; expiresAt: Date }>();
   /** Plain token mode: personal or fine-grained tokens that may call the API. */
   readonly githubTokens = new Set<string>();
+  /** CloudTrail event history: account id -> region -> records, newest first (see addTrailRecords). */
+  readonly trail = new Map<string, Map<string, TrailRecord[]>>();
+  /** When each admitted LookupEvents request arrived, per trailKey(account, region). */
+  readonly trailLookups = new Map<string, number[]>();
+  /** How many LookupEvents requests the 2-per-second limit refused, per trailKey(account, region). */
+  readonly trailThrottles = new Map<string, number>();
+  /** What GitHub's `GET /meta` answers: the Actions runner ranges (facts.md: tell CI from others). */
+  githubMeta: { actions: string[] } = { actions: [] };
   readonly slackMessages: SlackMessage[] = [];
   readonly calls: CallRecord[] = [];
   #nextId = 1000;
@@ -258,9 +330,14 @@ export class SandboxState {
     return role;
   }
 
-  /** Temporary credentials (ASIA...) for an assumed role or a user's session token. */
-  issueTemporaryCredentials(caller: Omit<Caller, "accessKeyId">): CredentialRecord & { accessKeyId: string } {
-    const accessKeyId = fakeAccessKeyId("ASIA");
+  /**
+   * Temporary credentials (ASIA...) for an assumed role or a user's session token. A seeded CloudTrail
+   * history may name the key id before the credentials exist, so the id can be given.
+   */
+  issueTemporaryCredentials(
+    caller: Omit<Caller, "accessKeyId">,
+    accessKeyId = fakeAccessKeyId("ASIA"),
+  ): CredentialRecord & { accessKeyId: string } {
     const record: CredentialRecord = {
       caller: { ...caller, accessKeyId },
       secretAccessKey: fakeSecretAccessKey(),
@@ -271,7 +348,9 @@ export class SandboxState {
   }
 
   /** Where a long-term key lives: its account and user, if anywhere in the sandbox. */
-  findAccessKey(accessKeyId: string): { account: AccountRecord; user: UserRecord; key: AccessKeyRecord } | undefined {
+  findAccessKey(
+    accessKeyId: string,
+  ): { account: AccountRecord; user: UserRecord; key: AccessKeyRecord } | undefined {
     for (const account of this.accounts.values()) {
       for (const user of account.users.values()) {
         const key = user.accessKeys.get(accessKeyId);
@@ -281,7 +360,10 @@ export class SandboxState {
     return undefined;
   }
 
-  addRepo(fullName: string, options: Partial<Omit<GitHubRepo, "fullName" | "owner" | "name">> = {}): GitHubRepo {
+  addRepo(
+    fullName: string,
+    options: Partial<Omit<GitHubRepo, "fullName" | "owner" | "name">> = {},
+  ): GitHubRepo {
     const [owner = "", name = ""] = fullName.split("/");
     const repo: GitHubRepo = {
       id: options.id ?? this.nextNumericId(),
@@ -332,13 +414,67 @@ export class SandboxState {
     return record;
   }
 
+  /**
+   * Files raw CloudTrail records under their account and awsRegion (facts.md: global-service events
+   * are already in us-east-1 in the records themselves), kept newest first as LookupEvents reads them.
+   */
+  addTrailRecords(accountId: string, records: TrailRecord[]): void {
+    const regions = this.trail.get(accountId) ?? new Map<string, TrailRecord[]>();
+    this.trail.set(accountId, regions);
+    const touched = new Set<TrailRecord[]>();
+    for (const record of records) {
+      let list = regions.get(record.awsRegion);
+      if (!list) {
+        list = [];
+        regions.set(record.awsRegion, list);
+      }
+      list.push(record);
+      touched.add(list);
+    }
+    for (const list of touched) list.sort(newestFirst);
+  }
+
+  /** The records of one account and region, newest first (empty when there are none). */
+  trailRecords(accountId: string, region: string): readonly TrailRecord[] {
+    return this.trail.get(accountId)?.get(region) ?? [];
+  }
+
+  /** LookupEvents requests refused by the rate limit, for one account (and region), or in total. */
+  trailThrottleCount(accountId?: string, region?: string): number {
+    let total = 0;
+    for (const [key, count] of this.trailThrottles) {
+      const [account, keyRegion] = key.split("/");
+      if (accountId !== undefined && account !== accountId) continue;
+      if (region !== undefined && keyRegion !== region) continue;
+      total += count;
+    }
+    return total;
+  }
+
   recordCall(call: CallRecord): void {
     this.calls.push(call);
   }
 
   callsTo(service: string, operation?: string): CallRecord[] {
-    return this.calls.filter((c) => c.service === service && (operation === undefined || c.operation === operation));
+    return this.calls.filter(
+      (c) => c.service === service && (operation === undefined || c.operation === operation),
+    );
   }
+}
+
+/** The key of the per-account, per-region LookupEvents limit (facts.md: 2 requests/second). */
+export function trailKey(accountId: string, region: string): string {
+  return `${accountId}/${region}`;
+}
+
+/**
+ * LookupEvents order: newest first; events of the same second by event id, so that pagination has
+ * one total order to resume from.
+ */
+export function newestFirst(a: TrailRecord, b: TrailRecord): number {
+  const byTime = Date.parse(b.eventTime) - Date.parse(a.eventTime);
+  if (byTime !== 0) return byTime;
+  return a.eventID < b.eventID ? -1 : a.eventID > b.eventID ? 1 : 0;
 }
 
 /** A realistic set of enabled regions (the 17 regions enabled by default). */

@@ -139,7 +139,9 @@ export function loadRespondConfig(
   const bucket = env.INCIDENT_BUCKET?.trim();
   const dir = env.INCIDENT_DIR?.trim();
   if (!bucket && !dir) {
-    throw new ConfigError("Neither INCIDENT_BUCKET (S3, in AWS) nor INCIDENT_DIR (local runs) is set: incidents need a home");
+    throw new ConfigError(
+      "Neither INCIDENT_BUCKET (S3, in AWS) nor INCIDENT_DIR (local runs) is set: incidents need a home",
+    );
   }
   return {
     store: bucket ? { kind: "s3", bucket } : { kind: "file", dir: dir ?? "" },

@@ -14,7 +14,10 @@ export interface Log {
 }
 
 export function createLogger(serviceName: string): Log {
-  const logger = new Logger({ serviceName, logLevel: (process.env.LOG_LEVEL as "INFO" | undefined) ?? "INFO" });
+  const logger = new Logger({
+    serviceName,
+    logLevel: (process.env.LOG_LEVEL as "INFO" | undefined) ?? "INFO",
+  });
   const write =
     (level: "debug" | "info" | "warn" | "error") =>
     (message: string, extra?: Record<string, unknown>): void => {

@@ -5,6 +5,7 @@
 import type { AlertJob } from "./domain/alert-job.js";
 import type { Incident } from "./domain/incident.js";
 import type { SecretValue } from "./domain/secret.js";
+import type { TrailEvent } from "./forensics/trail-event.js";
 
 export interface AlertRef {
   repository: string;
@@ -62,6 +63,43 @@ export interface AccountIam {
   attachedUserPolicies(userName: string): Promise<string[]>;
   /** iam:ListAccessKeys: the key's status as IAM reports it now. */
   keyStatus(userName: string, accessKeyId: string): Promise<"Active" | "Inactive" | undefined>;
+  /** iam:PutRolePolicy with the deny-older-sessions document (a role the leaked key assumed). */
+  denyOlderRoleSessions(roleName: string, cutoff: Date): Promise<string>;
+}
+
+export interface TrailPage {
+  events: TrailEvent[];
+  /** The raw CloudTrail records (JSON), kept verbatim as evidence. */
+  raw: string[];
+  nextToken?: string;
+}
+
+/** CloudTrail event history (and the enabled regions) in one account (facts.md: AWS, CloudTrail). */
+export interface ActivityLog {
+  readonly accountId: string;
+  /** ec2:DescribeRegions: the regions enabled for the account. */
+  enabledRegions(): Promise<string[]>;
+  /** One cloudtrail:LookupEvents page for one access key id in one region (MaxResults 50). */
+  lookupByAccessKey(input: {
+    region: string;
+    accessKeyId: string;
+    startTime: Date;
+    endTime: Date;
+    nextToken?: string;
+  }): Promise<TrailPage>;
+}
+
+export interface EvidenceObject {
+  key: string;
+  sha256: string;
+  bytes: number;
+}
+
+/** Evidence and reports beside the incident, written once (Object Lock on the prefix in production). */
+export interface EvidenceStore {
+  /** Throws ConflictError when the object already exists. */
+  putOnce(incidentId: string, name: string, body: Buffer, contentType: string): Promise<EvidenceObject>;
+  get(incidentId: string, name: string): Promise<Buffer | undefined>;
 }
 
 /** Which account owns a key, and IAM in that account. */
@@ -72,6 +110,8 @@ export interface KeyDirectory {
   homeAccountId(): Promise<string>;
   /** IAM in the account: the home credentials, or the member role assumed and cached. */
   iamIn(accountId: string): Promise<AccountIam>;
+  /** CloudTrail in the account, with the same credentials as iamIn. */
+  activityIn(accountId: string): Promise<ActivityLog>;
 }
 
 export interface StoredIncident {

@@ -4,14 +4,15 @@
  * intake queues it; the playbook contains the key in the member account; the demo then checks what
  * a person would check: the key's status, whether the minted session still works, the alert.
  */
-import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+
 import { parseArgs } from "node:util";
+import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { alertPayload, deliverWebhook } from "../../sandbox/github-webhook.js";
+import type { DemoWorldOptions } from "../../sandbox/scenario.js";
 import { maskAccessKeyId } from "../domain/access-key.js";
 import type { Incident } from "../domain/incident.js";
 import { MemoryLog } from "../logger.js";
 import { timeToContainMs } from "../playbook/timeline.js";
-import type { DemoWorldOptions } from "../../sandbox/scenario.js";
 import { type LocalStack, startLocalStack } from "./local-stack.js";
 
 export interface DemoSummary {
@@ -92,7 +93,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
     const result = stack.results.at(-1);
     if (!result) {
       const dead = stack.server.queue.deadLetters.at(-1);
-      throw new Error(`the alert was not handled (webhook answered ${delivery.status}${dead ? `; ${dead.error}` : ""})`);
+      throw new Error(
+        `the alert was not handled (webhook answered ${delivery.status}${dead ? `; ${dead.error}` : ""})`,
+      );
     }
     const { incident } = result;
     const sessionWorksAfter = await sessionStillWorks(sandbox.url, world.bucket, world.mintedSession);
@@ -120,11 +123,15 @@ function print(summary: DemoSummary): void {
   console.log("leak-responder demo: a CI key leaked in acme/payments-api, found by GitHub secret scanning\n");
   console.log(`Webhook answered ${summary.webhookStatus}; the playbook ran:`);
   for (const entry of summary.timeline) {
-    console.log(`  +${String(entry.atMs).padStart(5)} ms  ${entry.outcome.padEnd(7)} ${entry.step.padEnd(20)} ${entry.detail}`);
+    console.log(
+      `  +${String(entry.atMs).padStart(5)} ms  ${entry.outcome.padEnd(7)} ${entry.step.padEnd(20)} ${entry.detail}`,
+    );
   }
   console.log("");
   console.log(`Status:               ${summary.status}`);
-  console.log(`Key:                  ${maskAccessKeyId(summary.accessKeyId)} of ${summary.user} in ${summary.account}`);
+  console.log(
+    `Key:                  ${maskAccessKeyId(summary.accessKeyId)} of ${summary.user} in ${summary.account}`,
+  );
   console.log(`Key status (IAM):     ${summary.keyStatus}`);
   console.log(`Minted session dead:  ${ok(summary.sessionsRevoked)}`);
   console.log(`GitHub alert closed:  ${ok(summary.alertResolved)}`);
@@ -141,7 +148,9 @@ export const demoCommand = {
       strict: true,
     });
     if (values.help) {
-      console.log("usage: leak-responder demo [--json]\n\nRuns the whole story on the embedded sandbox; nothing leaves this machine.");
+      console.log(
+        "usage: leak-responder demo [--json]\n\nRuns the whole story on the embedded sandbox; nothing leaves this machine.",
+      );
       return 0;
     }
     const summary = await runDemo();

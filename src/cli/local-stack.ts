@@ -38,6 +38,8 @@ export interface LocalStackOptions {
   world?: DemoWorldOptions;
   /** Configuration on top of the demo's (RESPONDER_MODE=dry-run, say). */
   env?: Record<string, string>;
+  /** Called as each queued alert is handled. */
+  onResult?: (result: RespondResult) => void;
 }
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
@@ -58,7 +60,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     log: options.log,
     queue,
     onJob: async (job, delivery) => {
-      const result = await respondToAlert(job, deps, { finalAttempt: delivery.receiveCount >= config.maxReceiveCount });
+      const result = await respondToAlert(job, deps, {
+        finalAttempt: delivery.receiveCount >= config.maxReceiveCount,
+      });
       options.log.removeKeys(["incidentId", "deliveryId"]);
       results.push(result);
     },

@@ -4,10 +4,10 @@
  * the environment (AWS credentials of the responder, MANAGED_ACCOUNT_IDS, SLACK_WEBHOOK_URL...).
  */
 import { parseArgs } from "node:util";
-import { isAccessKeyId, maskAccessKeyId } from "../domain/access-key.js";
-import type { Incident } from "../domain/incident.js";
 import { loadRespondConfig } from "../config.js";
+import { isAccessKeyId, maskAccessKeyId } from "../domain/access-key.js";
 import { InvalidInputError } from "../domain/errors.js";
+import type { Incident } from "../domain/incident.js";
 import { createLogger } from "../logger.js";
 import { respondToKey } from "../playbook/respond.js";
 import { timeToContainMs } from "../playbook/timeline.js";
@@ -25,7 +25,9 @@ export function printIncident(incident: Incident): void {
   console.log(`${incident.status.toUpperCase()}: ${incident.summary}`);
   for (const entry of incident.timeline) {
     const duration = entry.durationMs === undefined ? "" : ` (${entry.durationMs} ms)`;
-    console.log(`  ${entry.at}  ${entry.outcome.padEnd(8)} ${entry.step.padEnd(20)} ${entry.detail}${duration}`);
+    console.log(
+      `  ${entry.at}  ${entry.outcome.padEnd(8)} ${entry.step.padEnd(20)} ${entry.detail}${duration}`,
+    );
   }
   for (const warning of incident.warnings) console.log(`  warning: ${warning}`);
   const ttc = timeToContainMs(incident);
@@ -51,7 +53,9 @@ export const respondCommand = {
     }
     const key = values.key?.trim() ?? "";
     if (!isAccessKeyId(key)) {
-      throw new InvalidInputError("--key must be an AWS access key id (AKIA or ASIA followed by 16 characters)");
+      throw new InvalidInputError(
+        "--key must be an AWS access key id (AKIA or ASIA followed by 16 characters)",
+      );
     }
     const env: Record<string, string | undefined> = { ...process.env };
     if (values["dry-run"]) env.RESPONDER_MODE = "dry-run";

@@ -13,6 +13,8 @@ export interface TrailIdentity {
   /** For temporary credentials: who issued them (the role or user) and when. */
   sessionIssuer?: { type?: string; arn?: string; userName?: string };
   sessionCreationDate?: string;
+  /** Set when an AWS service made the call on the principal's behalf (e.g. "cloudformation.amazonaws.com"). */
+  invokedBy?: string;
 }
 
 export interface TrailEvent {
@@ -33,4 +35,6 @@ export interface TrailEvent {
   requestParameters?: Record<string, unknown> | null;
   responseElements?: Record<string, unknown> | null;
   resources?: Array<{ ARN?: string; accountId?: string; type?: string }>;
+  /** Set when the call came through a VPC endpoint: `sourceIPAddress` is then a private address. */
+  vpcEndpointId?: string;
 }

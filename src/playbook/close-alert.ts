@@ -12,6 +12,8 @@ export function resolutionComment(incident: Incident): string {
     : "";
   const when = incident.containment?.containedAt ?? incident.updatedAt;
   const sessions =
-    incident.containment?.denyPolicyName !== undefined ? "; sessions issued before then denied" : "; sessions NOT revoked";
+    incident.containment?.denyPolicyName !== undefined
+      ? "; sessions issued before then denied"
+      : "; sessions NOT revoked";
   return `leak-responder deactivated ${key}${where} at ${when}${sessions}. Incident ${incident.id}.`;
 }

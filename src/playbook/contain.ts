@@ -5,7 +5,10 @@
  */
 import { maskAccessKeyId } from "../domain/access-key.js";
 import { errorMessage } from "../domain/errors.js";
-import { isAwsQuarantinePolicy, REVOKE_OLDER_SESSIONS_POLICY_NAME } from "../domain/revoke-sessions-policy.js";
+import {
+  isAwsQuarantinePolicy,
+  REVOKE_OLDER_SESSIONS_POLICY_NAME,
+} from "../domain/revoke-sessions-policy.js";
 import type { AccountIam, Clock } from "../ports.js";
 import type { Timeline } from "./timeline.js";
 
@@ -90,7 +93,13 @@ export async function containKey(input: {
       attached.startedAt,
     );
   } else {
-    timeline.recordAt("quarantine-checked", "failed", errorMessage(attached.error), attached.endedAt, attached.startedAt);
+    timeline.recordAt(
+      "quarantine-checked",
+      "failed",
+      errorMessage(attached.error),
+      attached.endedAt,
+      attached.startedAt,
+    );
     warnings.push(`Could not check for an AWS quarantine policy: ${errorMessage(attached.error)}`);
   }
 
@@ -100,7 +109,12 @@ export async function containKey(input: {
   if (readBack.ok && readBack.value) {
     keyStatusAfter = readBack.value;
     const outcome = keyStatusAfter === "Inactive" ? "done" : "failed";
-    timeline.record("key-status-verified", outcome, `iam:ListAccessKeys reads the key as ${keyStatusAfter}`, readBack.startedAt);
+    timeline.record(
+      "key-status-verified",
+      outcome,
+      `iam:ListAccessKeys reads the key as ${keyStatusAfter}`,
+      readBack.startedAt,
+    );
     if (deactivation.ok && keyStatusAfter !== "Inactive") {
       warnings.push(`IAM still reports the key as ${keyStatusAfter} after deactivation: check it by hand.`);
     }

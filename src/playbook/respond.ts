@@ -6,7 +6,13 @@
  */
 import { maskAccessKeyId } from "../domain/access-key.js";
 import { type AlertJob, incidentIdFor, manualIncidentId } from "../domain/alert-job.js";
-import { ConflictError, errorMessage, isRetryable, PermanentFailure, TransientFailure } from "../domain/errors.js";
+import {
+  ConflictError,
+  errorMessage,
+  isRetryable,
+  PermanentFailure,
+  TransientFailure,
+} from "../domain/errors.js";
 import { type Incident, type IncidentStatus, type StepName, stepDone } from "../domain/incident.js";
 import type { Log } from "../logger.js";
 import type {
@@ -71,7 +77,12 @@ export async function respondToAlert(
   deps.log.appendKeys({ incidentId: id, deliveryId: job.deliveryId });
   const dryRun = deps.settings.mode === "dry-run";
   const timeline = new Timeline(deps.clock);
-  timeline.recordAt("webhook-received", "done", `Delivery ${job.deliveryId} (${job.action})`, new Date(job.receivedAt));
+  timeline.recordAt(
+    "webhook-received",
+    "done",
+    `Delivery ${job.deliveryId} (${job.action})`,
+    new Date(job.receivedAt),
+  );
 
   // The incident read is not on containment's path: it runs beside the alert fetch.
   const fetchStarted = deps.clock.now();
@@ -95,7 +106,12 @@ export async function respondToAlert(
   try {
     if (!fetched.ok) throw fetched.error;
     alert = fetched.alert;
-    timeline.record("alert-fetched", "done", `Alert #${alert.number} (${alert.secretType}, ${alert.state})`, fetchStarted);
+    timeline.record(
+      "alert-fetched",
+      "done",
+      `Alert #${alert.number} (${alert.secretType}, ${alert.state})`,
+      fetchStarted,
+    );
     if (alert.htmlUrl) base.alertUrl = alert.htmlUrl;
     const key = identifyKey(alert);
     base.accessKeyId = key.accessKeyId;
@@ -120,10 +136,17 @@ export async function respondToKey(
   deps.log.appendKeys({ incidentId: id });
   const dryRun = deps.settings.mode === "dry-run";
   const timeline = new Timeline(deps.clock);
-  timeline.record("webhook-received", "done", `Manual response requested by ${options.requestedBy ?? "a person"}`);
+  timeline.record(
+    "webhook-received",
+    "done",
+    `Manual response requested by ${options.requestedBy ?? "a person"}`,
+  );
   const stored = dryRun ? undefined : await deps.incidents.get(id);
   if (stored && stored.incident.status !== "failed") {
-    return { incident: await resume(stored, deps, `manual-${Date.now()}`, undefined, options), duplicate: true };
+    return {
+      incident: await resume(stored, deps, `manual-${Date.now()}`, undefined, options),
+      duplicate: true,
+    };
   }
   const base = newIncident(id, "manual", deps, timeline, `manual-${deps.clock.now().getTime()}`);
   base.accessKeyId = accessKeyId;
@@ -151,7 +174,12 @@ async function contain(accessKeyId: string, deps: PlaybookDeps, timeline: Timeli
     throw error;
   }
   if (located.kind === "not-ours") {
-    timeline.record("key-located", "done", `Key belongs to account ${located.accountId}, not managed here`, started);
+    timeline.record(
+      "key-located",
+      "done",
+      `Key belongs to account ${located.accountId}, not managed here`,
+      started,
+    );
     return {
       accessKeyId,
       status: "not-ours",
@@ -189,7 +217,11 @@ async function contain(accessKeyId: string, deps: PlaybookDeps, timeline: Timeli
   if (settings.mode === "dry-run") {
     const quarantine = await iam.attachedUserPolicies(location.userName).catch(() => []);
     timeline.record("key-deactivated", "would-do", `Would deactivate ${masked} of ${location.userName}`);
-    timeline.record("sessions-revoked", "would-do", `Would deny sessions of ${location.userName} issued before now`);
+    timeline.record(
+      "sessions-revoked",
+      "would-do",
+      `Would deny sessions of ${location.userName} issued before now`,
+    );
     timeline.record("alert-resolved", "would-do", "Would resolve the GitHub alert as revoked");
     return {
       accessKeyId,
@@ -197,7 +229,9 @@ async function contain(accessKeyId: string, deps: PlaybookDeps, timeline: Timeli
       summary: `Dry run: would deactivate ${masked} of ${location.userName} in ${location.accountId} and revoke its sessions. Nothing was changed.`,
       warnings: [],
       location,
-      containment: { quarantinePolicies: quarantine.filter((p) => p.startsWith("AWSCompromisedKeyQuarantine")) },
+      containment: {
+        quarantinePolicies: quarantine.filter((p) => p.startsWith("AWSCompromisedKeyQuarantine")),
+      },
     };
   }
 
@@ -219,7 +253,9 @@ async function contain(accessKeyId: string, deps: PlaybookDeps, timeline: Timeli
   }
   const status: IncidentStatus = result.warnings.length > 0 ? "contained-with-warnings" : "contained";
   const quarantine =
-    result.quarantinePolicies.length > 0 ? ` AWS had already attached ${result.quarantinePolicies.join(", ")}.` : "";
+    result.quarantinePolicies.length > 0
+      ? ` AWS had already attached ${result.quarantinePolicies.join(", ")}.`
+      : "";
   return {
     accessKeyId,
     status,
@@ -312,7 +348,9 @@ async function persistAndFinish(
   }
   let etag: string;
   try {
-    etag = previous ? await deps.incidents.update(record, previous.etag) : await deps.incidents.create(record);
+    etag = previous
+      ? await deps.incidents.update(record, previous.etag)
+      : await deps.incidents.create(record);
   } catch (error: unknown) {
     if (!(error instanceof ConflictError)) throw error;
     // Another delivery won the race and owns the incident: containment was idempotent, the rest is theirs.
@@ -336,7 +374,11 @@ async function resume(
   let current = stored;
   if (!current.incident.deliveryIds.includes(deliveryId)) {
     const timeline = new Timeline(deps.clock, current.incident.timeline);
-    timeline.record("delivery-duplicate", "skipped", `Delivery ${deliveryId}: already handled, nothing repeated`);
+    timeline.record(
+      "delivery-duplicate",
+      "skipped",
+      `Delivery ${deliveryId}: already handled, nothing repeated`,
+    );
     const incident = {
       ...current.incident,
       deliveryIds: [...current.incident.deliveryIds, deliveryId],

@@ -17,7 +17,13 @@ describe("the demo story, end to end on the sandbox over real HTTP", () => {
     expect(summary.slackMessages).toBe(1);
     expect(summary.msWebhookToDeactivated).toBeGreaterThan(0);
     expect(summary.timeline.map((e) => e.step)).toEqual(
-      expect.arrayContaining(["webhook-received", "key-deactivated", "sessions-revoked", "alert-resolved", "notified"]),
+      expect.arrayContaining([
+        "webhook-received",
+        "key-deactivated",
+        "sessions-revoked",
+        "alert-resolved",
+        "notified",
+      ]),
     );
   });
 

@@ -1,5 +1,7 @@
+import { CloudTrailClient } from "@aws-sdk/client-cloudtrail";
+import { EC2Client } from "@aws-sdk/client-ec2";
 import { IAMClient } from "@aws-sdk/client-iam";
-import { S3Client } from "@aws-sdk/client-s3";
+import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { STSClient } from "@aws-sdk/client-sts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { iamService } from "../../sandbox/aws/iam.js";
@@ -8,7 +10,8 @@ import { stsService } from "../../sandbox/aws/sts.js";
 import { fakeAccessKeyId } from "../../sandbox/fake-ids.js";
 import { type DemoWorld, seedDemoWorld } from "../../sandbox/scenario.js";
 import { Sandbox } from "../../sandbox/server.js";
-import { AwsKeyDirectory, iamClientFor } from "../../src/adapters/aws/key-directory.js";
+import { AwsKeyDirectory } from "../../src/adapters/aws/account-access.js";
+import type { AwsClients, TemporaryCredentials } from "../../src/adapters/aws/aws-clients.js";
 import { S3IncidentStore } from "../../src/adapters/aws/s3-incident-store.js";
 import { ConflictError, PermanentFailure } from "../../src/domain/errors.js";
 import type { Incident } from "../../src/domain/incident.js";
@@ -20,17 +23,18 @@ function clients() {
   const credentials = world.responder;
   const base = { endpoint: sandbox.url, region: "us-east-1", credentials };
   const sts = new STSClient(base);
-  const homeIam = new IAMClient(base);
-  const directory = new AwsKeyDirectory({
-    sts,
-    homeIam,
-    memberRoleName: world.memberRoleName,
-    iamWithCredentials: (c) => {
-      const client = iamClientFor(c);
-      // Same sandbox endpoint as the other clients (the env var does this in real runs).
-      return new IAMClient({ endpoint: sandbox.url, region: "us-east-1", credentials: client.config.credentials });
-    },
+  // The same sandbox endpoint for every client (AWS_ENDPOINT_URL does this in real runs).
+  const withCreds = (region: string, c?: TemporaryCredentials) => ({
+    ...base,
+    region,
+    ...(c ? { credentials: c } : {}),
   });
+  const awsClients: AwsClients = {
+    iam: (c) => new IAMClient(withCreds("us-east-1", c)),
+    cloudTrail: (region, c) => new CloudTrailClient(withCreds(region, c)),
+    ec2: (region, c) => new EC2Client(withCreds(region, c)),
+  };
+  const directory = new AwsKeyDirectory({ sts, clients: awsClients, memberRoleName: world.memberRoleName });
   return { directory, s3: new S3Client(base) };
 }
 
@@ -71,12 +75,20 @@ describe("AwsKeyDirectory against the sandbox's STS and IAM (real SDK clients)",
     ]);
     expect(world.leaked.key.status).toBe("Inactive");
     expect(await iam.keyStatus("ci-deploy", keyId)).toBe("Inactive");
-    const doc = JSON.parse(sandbox.state.user(world.memberAccountId, "ci-deploy").inlinePolicies.get("AWSRevokeOlderSessions") ?? "{}");
+    const doc = JSON.parse(
+      sandbox.state.user(world.memberAccountId, "ci-deploy").inlinePolicies.get("AWSRevokeOlderSessions") ??
+        "{}",
+    );
     expect(doc.Statement[0].Condition.DateLessThan["aws:TokenIssueTime"]).toBe(cutoff.toISOString());
 
-    const minted = new IAMClient({ endpoint: sandbox.url, region: "us-east-1", credentials: world.mintedSession, maxAttempts: 1 });
-    const { ListUserPoliciesCommand } = await import("@aws-sdk/client-iam");
-    await expect(minted.send(new ListUserPoliciesCommand({ UserName: "ci-deploy" }))).rejects.toMatchObject({
+    // A GetSessionToken session cannot call IAM at all; S3 is what it could use, and now cannot.
+    const minted = new S3Client({
+      endpoint: sandbox.url,
+      region: "us-east-1",
+      credentials: world.mintedSession,
+      maxAttempts: 1,
+    });
+    await expect(minted.send(new ListObjectsV2Command({ Bucket: world.bucket }))).rejects.toMatchObject({
       name: "AccessDenied",
     });
   });
@@ -155,7 +167,9 @@ describe("S3IncidentStore against the sandbox's S3 (conditional writes)", () => 
     expect(read?.incident.summary).toBe("first");
     expect(read?.etag).toBe(etag);
     const next = await store.update(incident("gh__acme__api__1", "updated"), etag);
-    await expect(store.update(incident("gh__acme__api__1", "stale"), etag)).rejects.toBeInstanceOf(ConflictError);
+    await expect(store.update(incident("gh__acme__api__1", "stale"), etag)).rejects.toBeInstanceOf(
+      ConflictError,
+    );
     expect((await store.get("gh__acme__api__1"))?.etag).toBe(next);
     await store.create(incident("gh__acme__api__2", "other"));
     expect(await store.list()).toEqual(["gh__acme__api__1", "gh__acme__api__2"]);

@@ -54,9 +54,16 @@ describe("GitHubAlertSource against the sandbox's GitHub API (App installation t
   });
 
   it("resolves the alert as revoked with the comment", async () => {
-    await source().resolveAlert({ repository: "acme/api", alertNumber: 3, installationId }, "deactivated by test");
+    await source().resolveAlert(
+      { repository: "acme/api", alertNumber: 3, installationId },
+      "deactivated by test",
+    );
     const alert = sandbox.state.repo("acme/api")?.alerts.get(3);
-    expect(alert).toMatchObject({ state: "resolved", resolution: "revoked", resolutionComment: "deactivated by test" });
+    expect(alert).toMatchObject({
+      state: "resolved",
+      resolution: "revoked",
+      resolutionComment: "deactivated by test",
+    });
   });
 
   it("an installation cannot read another installation's repository: a permanent 404", async () => {
@@ -68,7 +75,10 @@ describe("GitHubAlertSource against the sandbox's GitHub API (App installation t
   });
 
   it("a JWT signed with the wrong private key is refused: a permanent 401", async () => {
-    const wrong = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem" });
+    const wrong = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({
+      type: "pkcs8",
+      format: "pem",
+    });
     const error = await source(wrong.toString())
       .getAlert({ repository: "acme/api", alertNumber: 3, installationId })
       .catch((e: unknown) => e);
@@ -87,7 +97,9 @@ describe("GitHubAlertSource against the sandbox's GitHub API (App installation t
   it("works with a plain token too", async () => {
     const token = `test-token-${Date.now()}`;
     sandbox.state.githubTokens.add(token);
-    const plain = new GitHubAlertSource(githubClients({ apiUrl: sandbox.githubUrl, auth: { kind: "token", token } }));
+    const plain = new GitHubAlertSource(
+      githubClients({ apiUrl: sandbox.githubUrl, auth: { kind: "token", token } }),
+    );
     const alert = await plain.getAlert({ repository: "other/elsewhere", alertNumber: 1 });
     expect(alert.secret.reveal()).toBe(keyId);
   });

@@ -39,7 +39,10 @@ const fast = { retryConfig: { retries: 3, minTimeout: 5, maxTimeout: 10, factor:
 describe("SlackWebhookNotifier against the sandbox's incoming webhook", () => {
   it("posts a Block Kit message with the masked key, the link and the time to contain", async () => {
     const key = fakeAccessKeyId();
-    await new SlackWebhookNotifier(sandbox.slackWebhookUrl, fast).notify(incident(key, "contained"), "contained");
+    await new SlackWebhookNotifier(sandbox.slackWebhookUrl, fast).notify(
+      incident(key, "contained"),
+      "contained",
+    );
     const last = sandbox.state.slackMessages.at(-1);
     expect(last?.raw).toContain(`AKIA${"*".repeat(12)}${key.slice(-4)}`);
     expect(last?.raw).not.toContain(key);
@@ -61,7 +64,10 @@ describe("SlackWebhookNotifier against the sandbox's incoming webhook", () => {
   it("Slack failing 3 times then succeeding delivers exactly one message", async () => {
     const before = sandbox.state.slackMessages.length;
     sandbox.faults.inject({ service: "slack", kind: "server-error", times: 3 });
-    await new SlackWebhookNotifier(sandbox.slackWebhookUrl, fast).notify(incident(fakeAccessKeyId(), "contained"), "contained");
+    await new SlackWebhookNotifier(sandbox.slackWebhookUrl, fast).notify(
+      incident(fakeAccessKeyId(), "contained"),
+      "contained",
+    );
     expect(sandbox.state.slackMessages.length - before).toBe(1);
   });
 

@@ -9,6 +9,7 @@ import { MemoryLog } from "../../src/logger.js";
 import type { ResponderSettings } from "../../src/playbook/respond.js";
 import type {
   AccountIam,
+  ActivityLog,
   AlertDetails,
   AlertRef,
   AlertSource,
@@ -57,7 +58,8 @@ export class MemoryIncidentStore implements IncidentStore {
   }
   only(): Incident {
     const [first, ...rest] = [...this.records.values()];
-    if (!first || rest.length > 0) throw new Error(`expected exactly one incident, found ${this.records.size}`);
+    if (!first || rest.length > 0)
+      throw new Error(`expected exactly one incident, found ${this.records.size}`);
     return JSON.parse(first.json) as Incident;
   }
 }
@@ -117,6 +119,12 @@ export class FakeAccountIam implements AccountIam {
     this.calls.push("ListAttachedUserPolicies");
     return this.attached;
   }
+  readonly rolePolicies = new Map<string, string>();
+  async denyOlderRoleSessions(roleName: string, cutoff: Date): Promise<string> {
+    this.calls.push("PutRolePolicy");
+    this.rolePolicies.set(roleName, cutoff.toISOString());
+    return "AWSRevokeOlderSessions";
+  }
   async keyStatus(_userName: string, accessKeyId: string): Promise<"Active" | "Inactive" | undefined> {
     this.calls.push("ListAccessKeys");
     return this.keys.get(accessKeyId)?.status;
@@ -143,6 +151,12 @@ export class FakeKeyDirectory implements KeyDirectory {
   }
   async iamIn(accountId: string): Promise<AccountIam> {
     return this.account(accountId);
+  }
+  readonly activity = new Map<string, ActivityLog>();
+  async activityIn(accountId: string): Promise<ActivityLog> {
+    const log = this.activity.get(accountId);
+    if (!log) throw new PermanentFailure(`no activity log for ${accountId}`, "NoActivity");
+    return log;
   }
 }
 

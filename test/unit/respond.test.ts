@@ -13,7 +13,9 @@ import {
   settings,
 } from "../support/fakes.js";
 
-function world(options: { member?: boolean; userName?: string; secret?: (id: string, s: string) => string } = {}) {
+function world(
+  options: { member?: boolean; userName?: string; secret?: (id: string, s: string) => string } = {},
+) {
   const home = fakeAccountId();
   const member = fakeAccountId();
   const accessKeyId = fakeAccessKeyId();
@@ -54,7 +56,21 @@ function world(options: { member?: boolean; userName?: string; secret?: (id: str
     receivedAt: "2026-11-26T01:59:59.000Z",
     installationId: 42,
   });
-  return { home, member, owner, accessKeyId, secret, directory, iam, alerts, incidents, notifier, log, deps, job };
+  return {
+    home,
+    member,
+    owner,
+    accessKeyId,
+    secret,
+    directory,
+    iam,
+    alerts,
+    incidents,
+    notifier,
+    log,
+    deps,
+    job,
+  };
 }
 
 describe("respondToAlert: containment", () => {
@@ -65,7 +81,11 @@ describe("respondToAlert: containment", () => {
     expect(duplicate).toBe(false);
     expect(incident.status).toBe("contained");
     expect(w.iam.keys.get(w.accessKeyId)?.status).toBe("Inactive");
-    expect(incident.location).toMatchObject({ accountId: w.member, viaMemberRole: true, userName: "ci-deploy" });
+    expect(incident.location).toMatchObject({
+      accountId: w.member,
+      viaMemberRole: true,
+      userName: "ci-deploy",
+    });
     // facts.md: the deny policy's aws:TokenIssueTime is the containment time.
     expect(w.iam.userPolicies.get("ci-deploy")).toEqual([
       { name: "AWSRevokeOlderSessions", cutoff: incident.containment?.containedAt },
@@ -151,7 +171,10 @@ describe("respondToAlert: idempotency", () => {
 
   it("two concurrent deliveries race: one incident, one resolution, one notification", async () => {
     const w = world();
-    const results = await Promise.all([respondToAlert(w.job("d-1"), w.deps), respondToAlert(w.job("d-2"), w.deps)]);
+    const results = await Promise.all([
+      respondToAlert(w.job("d-1"), w.deps),
+      respondToAlert(w.job("d-2"), w.deps),
+    ]);
     expect(results.filter((r) => r.duplicate)).toHaveLength(1);
     expect(w.incidents.creates).toBe(1);
     expect(w.alerts.resolved).toHaveLength(1);
@@ -201,7 +224,9 @@ describe("respondToAlert: when it cannot or must not contain", () => {
 
   it("AccessDenied on deactivation gives a failed incident and the loud notification", async () => {
     const w = world();
-    w.iam.failDeactivate.push(new PermanentFailure("iam:UpdateAccessKey: AWS denied it (AccessDenied)", "AccessDenied"));
+    w.iam.failDeactivate.push(
+      new PermanentFailure("iam:UpdateAccessKey: AWS denied it (AccessDenied)", "AccessDenied"),
+    );
     const { incident } = await respondToAlert(w.job(), w.deps);
     expect(incident.status).toBe("failed");
     expect(incident.failure).toMatchObject({ step: "key-deactivated", code: "AccessDenied" });
@@ -284,10 +309,12 @@ describe("respondToAlert: resuming after partial failure", () => {
     expect(w.alerts.resolved).toHaveLength(0);
     await respondToAlert(w.job(), w.deps);
     expect(w.alerts.resolved).toHaveLength(1);
-    expect(w.incidents.only().timeline.filter((e) => e.step === "alert-resolved").map((e) => e.outcome)).toEqual([
-      "failed",
-      "done",
-    ]);
+    expect(
+      w.incidents
+        .only()
+        .timeline.filter((e) => e.step === "alert-resolved")
+        .map((e) => e.outcome),
+    ).toEqual(["failed", "done"]);
   });
 });
 

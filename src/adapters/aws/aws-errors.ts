@@ -9,7 +9,12 @@ const DENIED = new Set([
   "SignatureDoesNotMatch",
 ]);
 const NOT_FOUND = new Set(["NoSuchEntity", "NoSuchEntityException", "NoSuchKey", "NoSuchBucket", "NotFound"]);
-const INVALID = new Set(["ValidationError", "InvalidInput", "InvalidParameterValue", "MalformedPolicyDocument"]);
+const INVALID = new Set([
+  "ValidationError",
+  "InvalidInput",
+  "InvalidParameterValue",
+  "MalformedPolicyDocument",
+]);
 
 export function awsErrorName(error: unknown): string {
   if (typeof error === "object" && error !== null && "name" in error && typeof error.name === "string") {
@@ -26,7 +31,11 @@ export function isNotFound(error: unknown): boolean {
  * What is kept of an SDK error as `cause`: its name, status and request id. The raw error holds
  * the signed request (with the responder's session token), so it never travels further.
  */
-export function sdkErrorSummary(error: unknown): { name: string; httpStatusCode?: number; requestId?: string } {
+export function sdkErrorSummary(error: unknown): {
+  name: string;
+  httpStatusCode?: number;
+  requestId?: string;
+} {
   const metadata =
     typeof error === "object" && error !== null && "$metadata" in error
       ? (error.$metadata as { httpStatusCode?: number; requestId?: string })

@@ -21,7 +21,9 @@ function isPreconditionFailed(error: unknown): boolean {
     typeof error === "object" && error !== null && "$metadata" in error
       ? (error.$metadata as { httpStatusCode?: number }).httpStatusCode
       : undefined;
-  return name === "PreconditionFailed" || name === "ConditionalRequestConflict" || status === 412 || status === 409;
+  return (
+    name === "PreconditionFailed" || name === "ConditionalRequestConflict" || status === 412 || status === 409
+  );
 }
 
 export class S3IncidentStore implements IncidentStore {

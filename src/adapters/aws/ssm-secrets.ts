@@ -35,7 +35,9 @@ export async function withSsmSecrets(env: Env, provider?: SSMProvider): Promise<
   for (const [name, parameter] of wanted) {
     const value = found[parameter];
     if (typeof value !== "string" || value.length === 0) {
-      throw new ConfigError(`${name}${SUFFIX} names ${parameter}, which SSM did not return (missing, or no access)`);
+      throw new ConfigError(
+        `${name}${SUFFIX} names ${parameter}, which SSM did not return (missing, or no access)`,
+      );
     }
     resolved[name] = value;
   }

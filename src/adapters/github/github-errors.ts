@@ -17,5 +17,7 @@ export function toResponderError(error: unknown, what: string): Error {
     return new PermanentFailure(`${what}: ${reason} (HTTP ${status})`, `github-${status}`, { cause });
   }
   const code = status ? `github-${status}` : "github-unreachable";
-  return new TransientFailure(`${what}: GitHub did not answer properly (${status || "no response"})`, code, { cause });
+  return new TransientFailure(`${what}: GitHub did not answer properly (${status || "no response"})`, code, {
+    cause,
+  });
 }

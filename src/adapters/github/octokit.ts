@@ -44,7 +44,12 @@ export function githubClients(config: GitHubAuthConfig, options: GitHubClientOpt
         auth: { appId: config.auth.appId, privateKey: config.auth.privateKey, installationId },
       });
     } else {
-      client = new GitHub({ baseUrl: config.apiUrl, userAgent, retry: retryOptions, auth: config.auth.token });
+      client = new GitHub({
+        baseUrl: config.apiUrl,
+        userAgent,
+        retry: retryOptions,
+        auth: config.auth.token,
+      });
     }
     cache.set(key, client);
     return client;

@@ -6,8 +6,8 @@
 import type { IncomingWebhookSendArguments } from "@slack/webhook";
 import { maskAccessKeyId } from "../../domain/access-key.js";
 import type { Incident } from "../../domain/incident.js";
-import type { NotificationKind } from "../../ports.js";
 import { timeToContainMs } from "../../playbook/timeline.js";
+import type { NotificationKind } from "../../ports.js";
 
 type Blocks = NonNullable<IncomingWebhookSendArguments["blocks"]>;
 
@@ -71,20 +71,35 @@ export function incidentMessage(incident: Incident, kind: NotificationKind): Inc
   ];
   const done = incident.timeline
     .filter((e) => e.outcome === "done" || e.outcome === "would-do" || e.outcome === "failed")
-    .filter((e) => ["key-deactivated", "sessions-revoked", "quarantine-checked", "alert-resolved"].includes(e.step))
-    .map((e) => `${e.outcome === "failed" ? ":x:" : e.outcome === "would-do" ? ":grey_question:" : ":heavy_check_mark:"} ${escapeMrkdwn(e.detail)}`);
+    .filter((e) =>
+      ["key-deactivated", "sessions-revoked", "quarantine-checked", "alert-resolved"].includes(e.step),
+    )
+    .map(
+      (e) =>
+        `${e.outcome === "failed" ? ":x:" : e.outcome === "would-do" ? ":grey_question:" : ":heavy_check_mark:"} ${escapeMrkdwn(e.detail)}`,
+    );
   const blocks: Blocks = [
-    { type: "header", text: { type: "plain_text", text: HEADLINE[kind].replace(/:[a-z_]+: /, "").slice(0, 150) } },
-    { type: "section", text: { type: "mrkdwn", text: clip(`${HEADLINE[kind]}\n${escapeMrkdwn(incident.summary)}`) } },
+    {
+      type: "header",
+      text: { type: "plain_text", text: HEADLINE[kind].replace(/:[a-z_]+: /, "").slice(0, 150) },
+    },
+    {
+      type: "section",
+      text: { type: "mrkdwn", text: clip(`${HEADLINE[kind]}\n${escapeMrkdwn(incident.summary)}`) },
+    },
     { type: "section", fields: fields.map((text) => ({ type: "mrkdwn" as const, text: clip(text, 2000) })) },
   ];
-  if (done.length > 0) blocks.push({ type: "section", text: { type: "mrkdwn", text: clip(done.join("\n")) } });
+  if (done.length > 0)
+    blocks.push({ type: "section", text: { type: "mrkdwn", text: clip(done.join("\n")) } });
   const todo = whatToDoNow(incident, kind);
   if (todo) blocks.push({ type: "section", text: { type: "mrkdwn", text: clip(todo) } });
   if (incident.warnings.length > 0) {
     blocks.push({
       type: "section",
-      text: { type: "mrkdwn", text: clip(`*Warnings*\n${incident.warnings.map((w) => `• ${escapeMrkdwn(w)}`).join("\n")}`) },
+      text: {
+        type: "mrkdwn",
+        text: clip(`*Warnings*\n${incident.warnings.map((w) => `• ${escapeMrkdwn(w)}`).join("\n")}`),
+      },
     });
   }
   blocks.push({

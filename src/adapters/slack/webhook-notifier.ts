@@ -24,7 +24,8 @@ export class SlackWebhookNotifier implements Notifier {
       await this.#webhook.send(incidentMessage(incident, kind));
     } catch (error: unknown) {
       // Never echo the webhook URL (it is a credential): the library's message names the status only.
-      const detail = error instanceof Error ? error.message.replace(/https?:\/\/\S+/g, "<slack-url>") : "unknown";
+      const detail =
+        error instanceof Error ? error.message.replace(/https?:\/\/\S+/g, "<slack-url>") : "unknown";
       throw new TransientFailure(`Slack did not accept the message: ${detail}`, "SlackFailed");
     }
   }

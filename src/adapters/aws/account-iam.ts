@@ -1,0 +1,125 @@
+/**
+ * IAM in one account, as containment needs it (playbook step 3): deactivate, revoke sessions, check
+ * for AWS's quarantine policy, read the key back. Deactivate, never delete (facts.md).
+ */
+import {
+  GetAccessKeyLastUsedCommand,
+  type IAMClient,
+  ListAccessKeysCommand,
+  ListAttachedUserPoliciesCommand,
+  PutRolePolicyCommand,
+  PutUserPolicyCommand,
+  UpdateAccessKeyCommand,
+} from "@aws-sdk/client-iam";
+import {
+  REVOKE_OLDER_SESSIONS_POLICY_NAME,
+  revokeOlderSessionsPolicy,
+} from "../../domain/revoke-sessions-policy.js";
+import { withoutUndefined } from "../../domain/without-undefined.js";
+import type { AccountIam, KeyOwner } from "../../ports.js";
+import { isNotFound, toResponderError } from "./aws-errors.js";
+
+export class AwsAccountIam implements AccountIam {
+  constructor(
+    readonly accountId: string,
+    readonly viaMemberRole: boolean,
+    private readonly iam: IAMClient,
+  ) {}
+
+  async findKeyOwner(accessKeyId: string): Promise<KeyOwner | undefined> {
+    try {
+      const out = await this.iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId }));
+      if (!out.UserName) return undefined;
+      const used = out.AccessKeyLastUsed;
+      const lastUsed = withoutUndefined({
+        date: used?.LastUsedDate?.toISOString(),
+        service: used?.ServiceName === "N/A" ? undefined : used?.ServiceName,
+        region: used?.Region === "N/A" ? undefined : used?.Region,
+      });
+      return { userName: out.UserName, ...(Object.keys(lastUsed).length > 0 ? { lastUsed } : {}) };
+    } catch (error: unknown) {
+      if (isNotFound(error)) return undefined;
+      throw toResponderError(error, `iam:GetAccessKeyLastUsed in ${this.accountId}`);
+    }
+  }
+
+  async deactivateKey(userName: string, accessKeyId: string): Promise<void> {
+    try {
+      await this.iam.send(
+        new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId, Status: "Inactive" }),
+      );
+    } catch (error: unknown) {
+      throw toResponderError(error, `iam:UpdateAccessKey (deactivate) for ${userName} in ${this.accountId}`);
+    }
+  }
+
+  async denyOlderUserSessions(userName: string, cutoff: Date): Promise<string> {
+    try {
+      await this.iam.send(
+        new PutUserPolicyCommand({
+          UserName: userName,
+          PolicyName: REVOKE_OLDER_SESSIONS_POLICY_NAME,
+          PolicyDocument: revokeOlderSessionsPolicy(cutoff),
+        }),
+      );
+      return REVOKE_OLDER_SESSIONS_POLICY_NAME;
+    } catch (error: unknown) {
+      throw toResponderError(
+        error,
+        `iam:PutUserPolicy (revoke sessions) for ${userName} in ${this.accountId}`,
+      );
+    }
+  }
+
+  async attachedUserPolicies(userName: string): Promise<string[]> {
+    try {
+      const names: string[] = [];
+      let marker: string | undefined;
+      do {
+        const out = await this.iam.send(
+          new ListAttachedUserPoliciesCommand({ UserName: userName, ...(marker ? { Marker: marker } : {}) }),
+        );
+        for (const policy of out.AttachedPolicies ?? []) if (policy.PolicyName) names.push(policy.PolicyName);
+        marker = out.IsTruncated ? out.Marker : undefined;
+      } while (marker);
+      return names;
+    } catch (error: unknown) {
+      throw toResponderError(error, `iam:ListAttachedUserPolicies for ${userName} in ${this.accountId}`);
+    }
+  }
+
+  async denyOlderRoleSessions(roleName: string, cutoff: Date): Promise<string> {
+    try {
+      await this.iam.send(
+        new PutRolePolicyCommand({
+          RoleName: roleName,
+          PolicyName: REVOKE_OLDER_SESSIONS_POLICY_NAME,
+          PolicyDocument: revokeOlderSessionsPolicy(cutoff),
+        }),
+      );
+      return REVOKE_OLDER_SESSIONS_POLICY_NAME;
+    } catch (error: unknown) {
+      throw toResponderError(
+        error,
+        `iam:PutRolePolicy (revoke sessions) on role ${roleName} in ${this.accountId}`,
+      );
+    }
+  }
+
+  async keyStatus(userName: string, accessKeyId: string): Promise<"Active" | "Inactive" | undefined> {
+    try {
+      let marker: string | undefined;
+      do {
+        const out = await this.iam.send(
+          new ListAccessKeysCommand({ UserName: userName, ...(marker ? { Marker: marker } : {}) }),
+        );
+        const key = out.AccessKeyMetadata?.find((k) => k.AccessKeyId === accessKeyId);
+        if (key) return key.Status === "Active" || key.Status === "Inactive" ? key.Status : undefined;
+        marker = out.IsTruncated ? out.Marker : undefined;
+      } while (marker);
+      return undefined;
+    } catch (error: unknown) {
+      throw toResponderError(error, `iam:ListAccessKeys for ${userName} in ${this.accountId}`);
+    }
+  }
+}

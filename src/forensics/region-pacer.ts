@@ -1,0 +1,36 @@
+/**
+ * facts.md: CloudTrail LookupEvents allows 2 requests per second per account per region. A pacer
+ * hands out request slots per (account, region) key, at most `ratePerSecond` a second, shared by
+ * every snapshot in the process so concurrent incidents in one account do not add up past the limit.
+ */
+export interface Pacer {
+  /** Resolves when the caller may send one request for `key`. */
+  acquire(key: string): Promise<void>;
+  /** After a throttle: no slot for `key` is handed out before `ms` from now. */
+  backOff(key: string, ms: number): void;
+}
+
+export class RegionPacer implements Pacer {
+  readonly #intervalMs: number;
+  readonly #next = new Map<string, number>();
+
+  constructor(
+    ratePerSecond = 2,
+    private readonly now: () => number = Date.now,
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  ) {
+    this.#intervalMs = 1000 / ratePerSecond;
+  }
+
+  async acquire(key: string): Promise<void> {
+    const now = this.now();
+    const slot = Math.max(now, this.#next.get(key) ?? 0);
+    // Reserve before waiting, so callers queue in order without a lock.
+    this.#next.set(key, slot + this.#intervalMs);
+    if (slot > now) await this.sleep(slot - now);
+  }
+
+  backOff(key: string, ms: number): void {
+    this.#next.set(key, Math.max(this.#next.get(key) ?? 0, this.now() + ms));
+  }
+}
