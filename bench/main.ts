@@ -5,10 +5,12 @@
 import { benchBundles } from "./bundles.js";
 import { benchContainment } from "./containment.js";
 import { benchIntake } from "./intake.js";
+import { benchSnapshot } from "./snapshot.js";
 
 const SECTIONS: Array<[string, () => Promise<Record<string, number>>]> = [
   ["intake", benchIntake],
   ["containment", benchContainment],
+  ["snapshot", () => benchSnapshot()],
   ["bundles", benchBundles],
 ];
 

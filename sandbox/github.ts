@@ -39,6 +39,12 @@ const ROUTES: Route[] = [
   },
   { operation: "createIssue", method: "POST", pattern: /^\/repos\/([^/]+)\/([^/]+)\/issues$/ },
   { operation: "getRepo", method: "GET", pattern: /^\/repos\/([^/]+)\/([^/]+)$/ },
+  { operation: "getMeta", method: "GET", pattern: /^\/meta$/ },
+  {
+    operation: "getCommit",
+    method: "GET",
+    pattern: /^\/repos\/([^/]+)\/([^/]+)\/commits\/([0-9a-f]{7,40})$/,
+  },
 ];
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): SandboxResponse {
@@ -184,6 +190,18 @@ function parseBody(request: SandboxRequest): Record<string, unknown> {
   throw new SandboxError(400, "BadRequest", "Problems parsing JSON");
 }
 
+// --- GET /meta -----------------------------------------------------------------------------------
+
+/**
+ * GitHub's published address ranges. Like GitHub's, it needs no authentication. `actions` holds the
+ * runner ranges a responder checks CloudTrail source addresses against (facts.md: AWS, CloudTrail).
+ */
+function metaJson(state: SandboxState): Record<string, unknown> {
+  return { verifiable_password_authentication: false, actions: [...state.githubMeta.actions] };
+}
+
+// ---------------------------------------------------------------------------------------------------
+
 export const githubService: SandboxService = {
   name: "github",
 
@@ -199,6 +217,8 @@ export const githubService: SandboxService = {
     const baseUrl = `http://${host}/github`;
 
     switch (operation) {
+      case "getMeta":
+        return json(200, metaJson(state));
       case "createInstallationToken": {
         const jwt = bearer(request);
         if (!jwt) throw new SandboxError(401, "Unauthorized", "A JSON web token could not be decoded");
@@ -219,6 +239,17 @@ export const githubService: SandboxService = {
             metadata: "read",
           },
           repository_selection: "selected",
+        });
+      }
+      case "getCommit": {
+        const repo = authorizedRepo(request, state, a, b);
+        const commit = repo.commits?.get(c);
+        if (!commit) throw new SandboxError(422, "Unprocessable", `No commit found for SHA: ${c}`);
+        const person = { name: "Dev", email: "dev@example.com", date: commit.date };
+        return json(200, {
+          sha: c,
+          html_url: `https://github.com/${repo.fullName}/commit/${c}`,
+          commit: { author: person, committer: person, message: commit.message ?? "Update settings" },
         });
       }
       case "getRepo":

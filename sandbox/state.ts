@@ -147,6 +147,8 @@ export interface GitHubRepo {
   issues: GitHubIssue[];
   /** path -> file content (for .github/workflows/*.yml). */
   files: Map<string, string>;
+  /** Commits the alerts point at: sha -> when it was committed (the leak time). */
+  commits?: Map<string, { date: string; message?: string }>;
   environments: string[];
   /** Installation that can see this repository (GitHub App mode). */
   installationId?: number;
@@ -377,6 +379,7 @@ export class SandboxState {
       alerts: options.alerts ?? new Map(),
       issues: options.issues ?? [],
       files: options.files ?? new Map(),
+      commits: options.commits ?? new Map(),
       environments: options.environments ?? [],
       ...(options.installationId === undefined ? {} : { installationId: options.installationId }),
     };

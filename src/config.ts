@@ -40,6 +40,16 @@ export interface RespondConfig {
   store: { kind: "s3"; bucket: string } | { kind: "file"; dir: string };
   /** Deliveries of one SQS message before it goes to the dead-letter queue (the redrive policy). */
   maxReceiveCount: number;
+  forensics: {
+    /** Days of history before the leak (default 7; CloudTrail keeps at most 90). */
+    lookbackDays: number;
+    /** Minutes after containment still in the window (default 15). */
+    graceMinutes: number;
+    /** Overrides the enabled-regions lookup (comma list). */
+    regions?: string[];
+    /** An offline copy of GitHub's /meta for the Actions runner ranges. */
+    actionsRangesFile?: string;
+  };
 }
 
 function list(value: string | undefined): string[] {
@@ -143,7 +153,20 @@ export function loadRespondConfig(
       "Neither INCIDENT_BUCKET (S3, in AWS) nor INCIDENT_DIR (local runs) is set: incidents need a home",
     );
   }
+  const lookbackDays = positiveInt(env, "LOOKBACK_DAYS", 7);
+  if (lookbackDays > 90) throw new ConfigError(`LOOKBACK_DAYS must be at most 90 (CloudTrail keeps 90 days), got ${lookbackDays}`);
+  const regions = list(env.SNAPSHOT_REGIONS);
+  for (const region of regions) {
+    if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new ConfigError(`SNAPSHOT_REGIONS has "${region}", not a region name`);
+  }
+  const rangesFile = env.ACTIONS_RANGES_FILE?.trim();
   return {
+    forensics: {
+      lookbackDays,
+      graceMinutes: positiveInt(env, "SNAPSHOT_GRACE_MINUTES", 15),
+      ...(regions.length > 0 ? { regions } : {}),
+      ...(rangesFile ? { actionsRangesFile: rangesFile } : {}),
+    },
     store: bucket ? { kind: "s3", bucket } : { kind: "file", dir: dir ?? "" },
     maxReceiveCount: positiveInt(env, "MAX_RECEIVE_COUNT", 5),
     mode,

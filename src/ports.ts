@@ -42,6 +42,8 @@ export interface AlertSource {
   getAlert(ref: AlertRef): Promise<AlertDetails>;
   /** PATCH state=resolved, resolution=revoked, with a comment saying what was done. */
   resolveAlert(ref: AlertRef, comment: string): Promise<void>;
+  /** When a commit was made (the leak time of a commit location); undefined if unknown. */
+  commitTime(ref: AlertRef, commitSha: string): Promise<string | undefined>;
 }
 
 export interface KeyOwner {

@@ -7,23 +7,38 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { STSClient } from "@aws-sdk/client-sts";
 import { AwsKeyDirectory } from "./adapters/aws/account-access.js";
 import { awsClients } from "./adapters/aws/aws-clients.js";
+import { S3EvidenceStore } from "./adapters/aws/s3-evidence-store.js";
 import { S3IncidentStore } from "./adapters/aws/s3-incident-store.js";
 import { GitHubAlertSource } from "./adapters/github/alert-source.js";
 import { githubClients } from "./adapters/github/octokit.js";
+import { FileEvidenceStore } from "./adapters/local/file-evidence-store.js";
 import { FileIncidentStore } from "./adapters/local/file-incident-store.js";
 import { LogNotifier } from "./adapters/local/log-notifier.js";
 import { SlackWebhookNotifier } from "./adapters/slack/webhook-notifier.js";
 import type { Env, RespondConfig } from "./config.js";
 import { ConfigError } from "./domain/errors.js";
 import type { Log } from "./logger.js";
+import { loadActionsRanges } from "./forensics/actions-ranges.js";
+import { lookupEventsPacer } from "./forensics/region-pacer.js";
 import type { PlaybookDeps } from "./playbook/respond.js";
-import { type AlertSource, type Clock, type IncidentStore, type Notifier, systemClock } from "./ports.js";
+import {
+  type AlertSource,
+  type Clock,
+  type EvidenceStore,
+  type IncidentStore,
+  type Notifier,
+  systemClock,
+} from "./ports.js";
+
+/** One pacer per process: every snapshot in it shares the 2 requests/second per account and region. */
+const sharedPacer = lookupEventsPacer();
 
 /** A manual response has no alert: reaching GitHub then is a wiring bug, said plainly. */
 const noGitHub: AlertSource = {
   getAlert: () => Promise.reject(new ConfigError("GitHub is not configured (GITHUB_APP_ID or GITHUB_TOKEN)")),
   resolveAlert: () =>
     Promise.reject(new ConfigError("GitHub is not configured (GITHUB_APP_ID or GITHUB_TOKEN)")),
+  commitTime: async () => undefined,
 };
 
 /** SDK attempts per call: throttling and 5xx are retried with backoff before the playbook sees them. */
@@ -33,6 +48,7 @@ export interface ResponderOverrides {
   clock?: Clock;
   notifier?: Notifier;
   incidents?: IncidentStore;
+  evidence?: EvidenceStore;
   /** Known without a call in Lambda (the function's ARN); looked up with GetCallerIdentity otherwise. */
   homeAccountId?: string;
   /** GitHub retry timing (tests shorten it). */
@@ -62,11 +78,18 @@ export function createPlaybookDeps(
         }),
       )
     : noGitHub;
+  const s3 = config.store.kind === "s3" ? new S3Client({ region, maxAttempts: AWS_MAX_ATTEMPTS }) : undefined;
   const incidents =
     overrides.incidents ??
-    (config.store.kind === "s3"
-      ? new S3IncidentStore(new S3Client({ region, maxAttempts: AWS_MAX_ATTEMPTS }), config.store.bucket)
-      : new FileIncidentStore(config.store.dir));
+    (s3 && config.store.kind === "s3"
+      ? new S3IncidentStore(s3, config.store.bucket)
+      : new FileIncidentStore(config.store.kind === "file" ? config.store.dir : ""));
+  const evidence =
+    overrides.evidence ??
+    (s3 && config.store.kind === "s3"
+      ? new S3EvidenceStore(s3, config.store.bucket)
+      : new FileEvidenceStore(config.store.kind === "file" ? config.store.dir : ""));
+  const rangesFile = config.forensics.actionsRangesFile;
   const notifier =
     overrides.notifier ??
     (config.slackWebhookUrl ? new SlackWebhookNotifier(config.slackWebhookUrl) : new LogNotifier(log));
@@ -81,6 +104,19 @@ export function createPlaybookDeps(
       mode: config.mode,
       protectedUsers: config.protectedUsers,
       managedAccountIds: config.managedAccountIds,
+    },
+    investigation: {
+      evidence,
+      pacer: sharedPacer,
+      forensics: config.forensics,
+      actionsRanges: async () => {
+        const loaded = await loadActionsRanges({
+          apiUrl: config.github?.apiUrl ?? "https://api.github.com",
+          ...(rangesFile ? { cacheFile: rangesFile } : {}),
+        });
+        if (!loaded.available) log.warn("GitHub Actions runner ranges unavailable", { problem: loaded.problem });
+        return loaded.ranges;
+      },
     },
   };
 }

@@ -29,6 +29,15 @@ export interface DemoSummary {
   msWebhookToDeactivated: number | null;
   webhookStatus: number;
   slackMessages: number;
+  /** Forensics (step 5-6): what the snapshot covered and what the analysis concluded. */
+  regions: string[];
+  eventCount: number;
+  incompleteRegions: string[];
+  /** SHA-256 of the evidence manifest (it lists the SHA-256 of every event file). */
+  evidenceSha256: string | null;
+  rolesRevoked: string[];
+  verdict: string | null;
+  signalCounts: Record<string, number>;
   timeline: Array<{ step: string; outcome: string; atMs: number; detail: string }>;
 }
 
@@ -111,6 +120,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
       msWebhookToDeactivated: timeToContainMs(incident) ?? null,
       webhookStatus: delivery.status,
       slackMessages: sandbox.state.slackMessages.length,
+      regions: incident.forensics?.regions ?? [],
+      eventCount: incident.forensics?.eventCount ?? 0,
+      incompleteRegions: incident.forensics?.incompleteRegions ?? [],
+      evidenceSha256: incident.forensics?.manifest?.sha256 ?? null,
+      rolesRevoked: incident.forensics?.rolesRevoked ?? [],
+      verdict: incident.forensics?.verdict ?? null,
+      signalCounts: incident.forensics?.signalCounts ?? {},
       timeline: timelineOf(incident),
     };
   } finally {
@@ -137,6 +153,15 @@ function print(summary: DemoSummary): void {
   console.log(`GitHub alert closed:  ${ok(summary.alertResolved)}`);
   console.log(`Slack messages:       ${summary.slackMessages}`);
   console.log(`Webhook -> key dead:  ${summary.msWebhookToDeactivated ?? "n/a"} ms`);
+  console.log("");
+  console.log(
+    `CloudTrail snapshot:  ${summary.eventCount} events, ${summary.regions.length} regions${summary.incompleteRegions.length ? ` (INCOMPLETE: ${summary.incompleteRegions.join(", ")})` : ""}`,
+  );
+  console.log(`Evidence manifest:    sha256 ${summary.evidenceSha256 ?? "not written"}`);
+  console.log(`Roles revoked:        ${summary.rolesRevoked.join(", ") || "none"}`);
+  console.log(`Verdict:              ${summary.verdict ?? "n/a"}`);
+  const signals = Object.entries(summary.signalCounts).map(([category, n]) => `${category} ${n}`);
+  console.log(`Signals:              ${signals.join(", ") || "none"}`);
 }
 
 export const demoCommand = {

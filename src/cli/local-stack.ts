@@ -65,6 +65,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       });
       options.log.removeKeys(["incidentId", "deliveryId"]);
       results.push(result);
+      options.onResult?.(result);
     },
   });
   return {

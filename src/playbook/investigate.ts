@@ -1,0 +1,315 @@
+/**
+ * Playbook steps 5 and 6 after containment: preserve the key's CloudTrail history (and revoke the
+ * sessions of roles it assumed), store it as evidence with a SHA-256 manifest, and judge it. Runs
+ * only on a contained incident, never before containment; every step is recorded on the timeline
+ * once, so a retry resumes. A history too large for one invocation is stored part by part and
+ * continued from a checkpoint by the next delivery of the same message.
+ */
+import { gunzipSync, gzipSync } from "node:zlib";
+import { ConflictError, errorMessage, TransientFailure } from "../domain/errors.js";
+import type { EvidenceFile, ForensicsSummary, Incident } from "../domain/incident.js";
+import { stepDone } from "../domain/incident.js";
+import type { ActionsRanges } from "../forensics/actions-ranges.js";
+import { analyzeTrail } from "../forensics/analyze.js";
+import type { Findings } from "../forensics/findings.js";
+import { parseTrailEvents } from "../forensics/parse-trail.js";
+import type { Pacer } from "../forensics/region-pacer.js";
+import type { EvidenceStore, StoredIncident } from "../ports.js";
+import type { PlaybookDeps } from "./respond.js";
+import { continueSnapshot, type Snapshot, snapshotWindow, takeSnapshot } from "./snapshot.js";
+import { Timeline } from "./timeline.js";
+
+export interface ForensicsSettings {
+  lookbackDays: number;
+  graceMinutes: number;
+  /** Overrides the enabled-regions lookup. */
+  regions?: string[];
+}
+
+export interface InvestigationDeps {
+  evidence: EvidenceStore;
+  /** Shared by every snapshot in the process (facts.md: 2 TPS per account per region). */
+  pacer: Pacer;
+  actionsRanges: () => Promise<ActionsRanges | undefined>;
+  forensics: ForensicsSettings;
+}
+
+export interface InvestigationResult {
+  stored: StoredIncident;
+  findings?: Findings;
+}
+
+/** Writes once; a retry that finds its own earlier write reads it back instead. */
+async function storeOnce(
+  store: EvidenceStore,
+  incidentId: string,
+  name: string,
+  body: Buffer,
+  contentType: string,
+): Promise<EvidenceFile> {
+  try {
+    return { name, ...(await store.putOnce(incidentId, name, body, contentType)) };
+  } catch (error: unknown) {
+    if (!(error instanceof ConflictError)) throw error;
+    const existing = await store.get(incidentId, name);
+    if (!existing) throw error;
+    const { createHash } = await import("node:crypto");
+    return {
+      name,
+      key: name,
+      sha256: createHash("sha256").update(existing).digest("hex"),
+      bytes: existing.length,
+    };
+  }
+}
+
+function roleName(arn: string): { accountId: string; name: string } | undefined {
+  const match = /^arn:aws:iam::(\d{12}):role\/(?:.*\/)?([\w+=,.@-]+)$/.exec(arn);
+  return match?.[1] && match[2] ? { accountId: match[1], name: match[2] } : undefined;
+}
+
+function signalCounts(findings: Findings): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const [category, signals] of Object.entries(findings.signals)) {
+    const raised = signals.reduce((sum, signal) => sum + signal.succeeded + signal.attempted, 0);
+    if (raised > 0) counts[category] = raised;
+  }
+  return counts;
+}
+
+export async function investigate(
+  stored: StoredIncident,
+  deps: PlaybookDeps & InvestigationDeps,
+  options: { deadline?: number } = {},
+): Promise<InvestigationResult> {
+  let { incident, etag } = stored;
+  const accountId = incident.location?.accountId;
+  const containedAt = incident.containment?.containedAt;
+  const contained = incident.status === "contained" || incident.status === "contained-with-warnings";
+  if (!contained || !accountId || !containedAt || !incident.accessKeyId || stepDone(incident, "analyzed")) {
+    return { stored };
+  }
+  const save = async (mutate: (timeline: Timeline, draft: Incident) => void) => {
+    const timeline = new Timeline(deps.clock, incident.timeline);
+    const draft: Incident = { ...incident, warnings: [...incident.warnings] };
+    mutate(timeline, draft);
+    const next = { ...draft, timeline: timeline.entries, updatedAt: deps.clock.now().toISOString() };
+    etag = await deps.incidents.update(next, etag);
+    incident = next;
+  };
+
+  // facts.md/issue: the leak time is the commit time of the first location, else the alert's time.
+  const commitSha = incident.leakLocation?.commitSha;
+  if (incident.repository && commitSha && incident.leakedAtSource !== "commit") {
+    const ref = {
+      repository: incident.repository,
+      alertNumber: incident.alertNumber ?? 0,
+      ...(incident.installationId === undefined ? {} : { installationId: incident.installationId }),
+    };
+    const committed = await deps.alerts.commitTime(ref, commitSha).catch((error: unknown) => {
+      deps.log.warn("commit time unavailable: the alert's time stands for the leak", {
+        error: errorMessage(error),
+      });
+      return undefined;
+    });
+    if (committed && (!incident.leakedAt || committed < incident.leakedAt)) {
+      await save((_t, draft) => {
+        draft.leakedAt = new Date(committed).toISOString();
+        draft.leakedAtSource = "commit";
+      });
+    }
+  }
+  const leakedAt = new Date(incident.leakedAt ?? incident.createdAt);
+  const previous = incident.forensics;
+  const window = previous
+    ? { startTime: new Date(previous.window.startTime), endTime: new Date(previous.window.endTime) }
+    : snapshotWindow({
+        leakedAt,
+        containedAt: new Date(containedAt),
+        now: deps.clock.now(),
+        lookbackDays: deps.forensics.lookbackDays,
+        graceMinutes: deps.forensics.graceMinutes,
+      });
+
+  // Step 5: the snapshot (continued from a checkpoint when an earlier invocation ran out of time).
+  const started = deps.clock.now();
+  const activity = await deps.directory.activityIn(accountId);
+  const input = {
+    activity,
+    accessKeyId: incident.accessKeyId,
+    window,
+    pacer: deps.pacer,
+    ...(previous?.regions.length
+      ? { regions: previous.regions }
+      : deps.forensics.regions
+        ? { regions: deps.forensics.regions }
+        : {}),
+    ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
+  };
+  const snapshot: Snapshot = previous?.checkpoint
+    ? await continueSnapshot(input, previous.checkpoint)
+    : await takeSnapshot(input);
+  const partName = `cloudtrail-events-part-${String((previous?.parts.length ?? 0) + 1).padStart(3, "0")}.jsonl.gz`;
+  const part = await storeOnce(
+    deps.evidence,
+    incident.id,
+    partName,
+    gzipSync(Buffer.from(snapshot.raw.map((line) => `${line}\n`).join(""), "utf8")),
+    "application/gzip",
+  );
+  const forensics: ForensicsSummary = {
+    window: snapshot.window,
+    regions: snapshot.regions,
+    accessKeyIds: [...new Set([...(previous?.accessKeyIds ?? []), ...snapshot.accessKeyIds])],
+    eventCount: (previous?.eventCount ?? 0) + snapshot.events.length,
+    incompleteRegions: [
+      ...new Set([...(previous?.incompleteRegions ?? []), ...snapshot.incompleteRegions]),
+    ].sort(),
+    complete: false,
+    rolesAssumed: [...new Set([...(previous?.rolesAssumed ?? []), ...snapshot.rolesAssumed])].sort(),
+    rolesRevoked: previous?.rolesRevoked ?? [],
+    parts: [...(previous?.parts ?? []), part],
+    ...(snapshot.checkpoint ? { checkpoint: snapshot.checkpoint } : {}),
+  };
+  if (snapshot.checkpoint) {
+    await save((t, draft) => {
+      draft.forensics = forensics;
+      t.record(
+        "snapshot-taken",
+        "skipped",
+        `Part ${forensics.parts.length} stored (${snapshot.events.length} events); the history continues in the next invocation`,
+        started,
+      );
+    });
+    throw new TransientFailure(`Snapshot of ${incident.id} continues from a checkpoint`, "SnapshotContinues");
+  }
+  forensics.complete = forensics.incompleteRegions.length === 0;
+  await save((t, draft) => {
+    draft.forensics = forensics;
+    const incomplete = forensics.incompleteRegions.length
+      ? `; INCOMPLETE in ${forensics.incompleteRegions.join(", ")}`
+      : "";
+    t.record(
+      "snapshot-taken",
+      "done",
+      `${forensics.eventCount} events in ${forensics.regions.length} regions for ${forensics.accessKeyIds.length} key(s)${incomplete}`,
+      started,
+    );
+    if (forensics.incompleteRegions.length > 0) {
+      draft.warnings.push(
+        `CloudTrail history is incomplete in ${forensics.incompleteRegions.join(", ")}: look there by hand.`,
+      );
+    }
+  });
+
+  // Revocation beyond the user: every role the key (or its minted keys) assumed, where we manage it.
+  const home = await deps.directory.homeAccountId();
+  const revoked: string[] = [];
+  const notRevoked: string[] = [];
+  for (const arn of forensics.rolesAssumed) {
+    const role = roleName(arn);
+    if (!role || forensics.rolesRevoked.includes(arn)) continue;
+    if (role.accountId !== home && !deps.settings.managedAccountIds.includes(role.accountId)) {
+      notRevoked.push(`${arn} (account not managed)`);
+      continue;
+    }
+    try {
+      const iam = await deps.directory.iamIn(role.accountId);
+      await iam.denyOlderRoleSessions(role.name, new Date(containedAt));
+      revoked.push(arn);
+    } catch (error: unknown) {
+      notRevoked.push(`${arn} (${errorMessage(error)})`);
+    }
+  }
+  if (forensics.rolesAssumed.length > 0) {
+    await save((t, draft) => {
+      const summary = draft.forensics ?? forensics;
+      draft.forensics = { ...summary, rolesRevoked: [...summary.rolesRevoked, ...revoked] };
+      t.record(
+        "roles-revoked",
+        notRevoked.length > 0 ? "failed" : "done",
+        [
+          revoked.length ? `Sessions issued before containment denied on ${revoked.join(", ")}` : "",
+          notRevoked.length ? `NOT revoked: ${notRevoked.join("; ")}` : "",
+        ]
+          .filter(Boolean)
+          .join(". "),
+      );
+      if (notRevoked.length > 0) {
+        draft.warnings.push(`Sessions of roles the key assumed were NOT revoked: ${notRevoked.join("; ")}`);
+      }
+    });
+  }
+
+  // The evidence: all parts read back (they are what the manifest vouches for), then the manifest.
+  const texts: string[] = [];
+  for (const file of forensics.parts) {
+    const body = await deps.evidence.get(incident.id, file.name);
+    if (!body) throw new TransientFailure(`Evidence part ${file.name} is missing`, "EvidenceMissing");
+    texts.push(gunzipSync(body).toString("utf8"));
+  }
+  const events = parseTrailEvents(texts.join(""));
+  const perRegion: Record<string, number> = Object.fromEntries(forensics.regions.map((r) => [r, 0]));
+  for (const event of events) perRegion[event.awsRegion] = (perRegion[event.awsRegion] ?? 0) + 1;
+  const manifest = await storeOnce(
+    deps.evidence,
+    incident.id,
+    "manifest.json",
+    Buffer.from(
+      `${JSON.stringify(
+        {
+          incidentId: incident.id,
+          accountId,
+          accessKeyIds: forensics.accessKeyIds,
+          window: forensics.window,
+          regions: forensics.regions,
+          eventsPerRegion: perRegion,
+          events: events.length,
+          incompleteRegions: forensics.incompleteRegions,
+          complete: forensics.complete,
+          files: forensics.parts.map(({ name, sha256, bytes }) => ({ name, sha256, bytes })),
+          createdAt: deps.clock.now().toISOString(),
+        },
+        null,
+        2,
+      )}\n`,
+    ),
+    "application/json",
+  );
+  await save((t, draft) => {
+    draft.forensics = { ...(draft.forensics ?? forensics), manifest };
+    t.record(
+      "evidence-stored",
+      "done",
+      `${forensics.parts.length + 1} evidence file(s); manifest sha256 ${manifest.sha256.slice(0, 12)}`,
+    );
+  });
+
+  // Step 6: the findings.
+  const analysisStarted = deps.clock.now();
+  const actionsRanges = await deps.actionsRanges().catch(() => undefined);
+  const findings = analyzeTrail(events, {
+    leakedAt: leakedAt.toISOString(),
+    containedAt,
+    accessKeyIds: [incident.accessKeyId],
+    ...(actionsRanges ? { actionsRanges } : {}),
+  });
+  const findingsFile = await storeOnce(
+    deps.evidence,
+    incident.id,
+    "findings.json",
+    Buffer.from(`${JSON.stringify(findings, null, 2)}\n`),
+    "application/json",
+  );
+  await save((t, draft) => {
+    draft.forensics = {
+      ...(draft.forensics ?? forensics),
+      findings: findingsFile,
+      verdict: findings.verdict,
+      headline: findings.headline,
+      signalCounts: signalCounts(findings),
+    };
+    t.record("analyzed", "done", `Verdict ${findings.verdict}: ${findings.headline}`, analysisStarted);
+  });
+  return { stored: { incident, etag }, findings };
+}
