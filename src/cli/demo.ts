@@ -31,6 +31,8 @@ export interface DemoSummary {
   slackMessages: number;
   /** Forensics (step 5-6): what the snapshot covered and what the analysis concluded. */
   regions: string[];
+  /** The leaked key and the temporary keys it minted, all looked up. */
+  accessKeyIds: string[];
   eventCount: number;
   incompleteRegions: string[];
   /** SHA-256 of the evidence manifest (it lists the SHA-256 of every event file). */
@@ -121,6 +123,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
       webhookStatus: delivery.status,
       slackMessages: sandbox.state.slackMessages.length,
       regions: incident.forensics?.regions ?? [],
+      accessKeyIds: incident.forensics?.accessKeyIds ?? [],
       eventCount: incident.forensics?.eventCount ?? 0,
       incompleteRegions: incident.forensics?.incompleteRegions ?? [],
       evidenceSha256: incident.forensics?.manifest?.sha256 ?? null,

@@ -1,6 +1,8 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
+import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { runDemo } from "../../src/cli/demo.js";
+import type { LocalStack } from "../../src/cli/local-stack.js";
 import { MemoryLog } from "../../src/logger.js";
 
 describe("the demo story, end to end on the sandbox over real HTTP", () => {
@@ -63,5 +65,64 @@ describe("the demo story, end to end on the sandbox over real HTTP", () => {
     expect(queued).toHaveLength(1);
     expect(captured.some((text) => text.includes("incident"))).toBe(true);
     expect(everything).not.toContain(planted);
+  });
+
+  it("preserves and judges the history: pivot followed, role sessions revoked, evidence hashes match, verdict compromised", async () => {
+    let stack: LocalStack | undefined;
+    const summary = await runDemo({
+      beforeDelivery: (running) => {
+        stack = running;
+      },
+    });
+    if (!stack) throw new Error("no stack");
+    const { sandbox, world } = stack;
+    expect(summary.verdict).toBe("compromised");
+    expect(summary.signalCounts.persistence).toBeGreaterThan(0);
+    expect(summary.signalCounts.recon).toBeGreaterThan(0);
+    expect(summary.signalCounts.impact).toBeGreaterThan(0);
+    expect(summary.incompleteRegions).toEqual([]);
+    expect(summary.regions.length).toBe(17);
+
+    // The leaked key, the session it minted and the role session that one started were all followed.
+    expect(new Set(Object.keys(world.history.eventCounts))).toEqual(new Set(summary.accessKeyIds));
+
+    // Revocation beyond the user: the role the minted session assumed now denies older sessions.
+    const role = sandbox.state.account(world.leaked.accountId).roles.get(world.history.assumedRoleName);
+    const policy = JSON.parse(role?.inlinePolicies.get("AWSRevokeOlderSessions") ?? "{}");
+    expect(policy.Statement?.[0]?.Effect).toBe("Deny");
+    expect(summary.rolesRevoked).toEqual([world.history.assumedRoleArn]);
+
+    // The manifest vouches for the stored bytes.
+    const objects = sandbox.state.buckets.get(world.bucket);
+    const prefix = `incidents/${summary.incidentId}/evidence/`;
+    const manifestObject = objects?.get(`${prefix}manifest.json`);
+    expect(manifestObject).toBeDefined();
+    const manifestBytes = manifestObject?.body ?? Buffer.alloc(0);
+    expect(createHash("sha256").update(manifestBytes).digest("hex")).toBe(summary.evidenceSha256);
+    const manifest = JSON.parse(manifestBytes.toString("utf8")) as {
+      files: Array<{ name: string; sha256: string; bytes: number }>;
+      events: number;
+      window: { startTime: string; endTime: string };
+    };
+    // Every event LookupEvents can return for those keys inside the window is in the evidence.
+    const keys = new Set(summary.accessKeyIds);
+    const inWindow = [...(sandbox.state.trail.get(world.leaked.accountId)?.values() ?? [])]
+      .flat()
+      .filter((r) => r.managementEvent && keys.has(r.userIdentity.accessKeyId ?? ""))
+      .filter(
+        (r) =>
+          r.eventTime >= manifest.window.startTime.slice(0, 19) && r.eventTime <= manifest.window.endTime,
+      );
+    const seeded = inWindow.length;
+    expect(seeded).toBeGreaterThan(50);
+    expect(manifest.events).toBe(seeded);
+    expect(summary.eventCount).toBe(seeded);
+    for (const file of manifest.files) {
+      const body = objects?.get(`${prefix}${file.name}`)?.body ?? Buffer.alloc(0);
+      expect(createHash("sha256").update(body).digest("hex")).toBe(file.sha256);
+      expect(body.length).toBe(file.bytes);
+      const lines = gunzipSync(body).toString("utf8").trim().split("\n");
+      expect(lines.length).toBe(seeded);
+    }
   });
 });
