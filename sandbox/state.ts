@@ -150,6 +150,8 @@ export interface GitHubRepo {
   /** Commits the alerts point at: sha -> when it was committed (the leak time). */
   commits?: Map<string, { date: string; message?: string }>;
   environments: string[];
+  /** GET /repos/{o}/{r}/actions/oidc/customization/sub; absent = never customised (GitHub's default). */
+  oidcSubClaim?: { use_default: boolean; include_claim_keys?: string[] };
   /** Installation that can see this repository (GitHub App mode). */
   installationId?: number;
 }
@@ -160,6 +162,10 @@ export interface SlackMessage {
   /** The parsed JSON payload as Slack received it. */
   payload: Record<string, unknown>;
   raw: string;
+  /** Web API messages: where they went. */
+  channel?: string;
+  ts?: string;
+  threadTs?: string;
 }
 
 /**
@@ -244,6 +250,8 @@ export class SandboxState {
   /** What GitHub's `GET /meta` answers: the Actions runner ranges (facts.md: tell CI from others). */
   githubMeta: { actions: string[] } = { actions: [] };
   readonly slackMessages: SlackMessage[] = [];
+  /** Bot tokens chat.postMessage accepts (generated at run time). */
+  readonly slackBotTokens = new Set<string>();
   readonly calls: CallRecord[] = [];
   #nextId = 1000;
 

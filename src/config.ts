@@ -35,7 +35,12 @@ export interface RespondConfig {
   memberRoleName: string;
   /** Absent only for a manual response to a key (no alert to read or resolve). */
   github?: GitHubAuthConfig;
-  slackWebhookUrl?: string;
+  /** Absent: notifications go to the log. */
+  slack?:
+    | { kind: "webhook"; url: string; owners: Record<string, string> }
+    | { kind: "bot"; token: string; channel: string; apiUrl?: string; owners: Record<string, string> };
+  /** Open an issue in the affected repository (default on); hide source IPs in it if asked. */
+  githubIssue: { enabled: boolean; hideIps: boolean };
   /** Where incidents live: the S3 bucket in AWS, a folder for local runs. */
   store: { kind: "s3"; bucket: string } | { kind: "file"; dir: string };
   /** Deliveries of one SQS message before it goes to the dead-letter queue (the redrive policy). */
@@ -145,7 +150,6 @@ export function loadRespondConfig(
   if (!/^[\w+=,.@-]{1,64}$/.test(memberRoleName)) {
     throw new ConfigError(`MEMBER_ROLE_NAME is not a valid IAM role name: "${memberRoleName}"`);
   }
-  const slack = env.SLACK_WEBHOOK_URL?.trim();
   const bucket = env.INCIDENT_BUCKET?.trim();
   const dir = env.INCIDENT_DIR?.trim();
   if (!bucket && !dir) {
@@ -154,10 +158,12 @@ export function loadRespondConfig(
     );
   }
   const lookbackDays = positiveInt(env, "LOOKBACK_DAYS", 7);
-  if (lookbackDays > 90) throw new ConfigError(`LOOKBACK_DAYS must be at most 90 (CloudTrail keeps 90 days), got ${lookbackDays}`);
+  if (lookbackDays > 90)
+    throw new ConfigError(`LOOKBACK_DAYS must be at most 90 (CloudTrail keeps 90 days), got ${lookbackDays}`);
   const regions = list(env.SNAPSHOT_REGIONS);
   for (const region of regions) {
-    if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new ConfigError(`SNAPSHOT_REGIONS has "${region}", not a region name`);
+    if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region))
+      throw new ConfigError(`SNAPSHOT_REGIONS has "${region}", not a region name`);
   }
   const rangesFile = env.ACTIONS_RANGES_FILE?.trim();
   return {
@@ -176,6 +182,54 @@ export function loadRespondConfig(
     ...(options.github === "required" || env.GITHUB_APP_ID?.trim() || env.GITHUB_TOKEN?.trim()
       ? { github: loadGitHubAuthConfig(env) }
       : {}),
-    ...(slack ? { slackWebhookUrl: url(env, "SLACK_WEBHOOK_URL") } : {}),
+    ...slackConfig(env),
+    githubIssue: {
+      enabled: flag(env, "GITHUB_ISSUE", true),
+      hideIps: flag(env, "GITHUB_ISSUE_HIDE_IPS", false),
+    },
   };
+}
+
+function flag(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (!raw) return fallback;
+  if (["1", "true", "yes", "on"].includes(raw)) return true;
+  if (["0", "false", "no", "off"].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+/** SLACK_OWNERS: `owner/repo=<!subteam^S123>,ci-deploy=<@U123>` (repository or IAM user -> mention). */
+function owners(env: Env): Record<string, string> {
+  const map: Record<string, string> = {};
+  for (const entry of list(env.SLACK_OWNERS)) {
+    const [key, mention] = entry.split("=").map((part) => part.trim());
+    if (!key || !mention)
+      throw new ConfigError(`SLACK_OWNERS entries look like name=<@U123>, got "${entry}"`);
+    map[key.toLowerCase()] = mention;
+  }
+  return map;
+}
+
+function slackConfig(env: Env): Pick<RespondConfig, "slack"> {
+  const token = env.SLACK_BOT_TOKEN?.trim();
+  if (token) {
+    const channel = required(
+      env,
+      "SLACK_CHANNEL",
+      "SLACK_BOT_TOKEN is set, so a channel id to post in is needed",
+    );
+    const apiUrl = env.SLACK_API_URL?.trim();
+    return {
+      slack: {
+        kind: "bot",
+        token,
+        channel,
+        owners: owners(env),
+        ...(apiUrl ? { apiUrl: `${url(env, "SLACK_API_URL")}/` } : {}),
+      },
+    };
+  }
+  if (env.SLACK_WEBHOOK_URL?.trim())
+    return { slack: { kind: "webhook", url: url(env, "SLACK_WEBHOOK_URL"), owners: owners(env) } };
+  return {};
 }

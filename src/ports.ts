@@ -5,6 +5,7 @@
 import type { AlertJob } from "./domain/alert-job.js";
 import type { Incident } from "./domain/incident.js";
 import type { SecretValue } from "./domain/secret.js";
+import type { Findings } from "./forensics/findings.js";
 import type { TrailEvent } from "./forensics/trail-event.js";
 
 export interface AlertRef {
@@ -133,8 +134,24 @@ export interface IncidentStore {
 
 export type NotificationKind = "contained" | "failed" | "escalated" | "not-ours" | "dry-run";
 
+/** Where a message went, so a follow-up can reply in its thread (bot token mode). */
+export interface NotificationReceipt {
+  channel?: string;
+  ts?: string;
+}
+
+export interface FollowUp {
+  incident: Incident;
+  findings?: Findings;
+  plan?: { summary: string; files: string[]; location?: string };
+  reportLocation?: string;
+}
+
 export interface Notifier {
-  notify(incident: Incident, kind: NotificationKind): Promise<void>;
+  /** The first message: contained (or the loud failure). */
+  notify(incident: Incident, kind: NotificationKind): Promise<NotificationReceipt | undefined>;
+  /** The follow-up once forensics and the plan are done. */
+  followUp(details: FollowUp): Promise<void>;
 }
 
 export interface JobQueue {

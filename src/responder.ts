@@ -14,12 +14,12 @@ import { githubClients } from "./adapters/github/octokit.js";
 import { FileEvidenceStore } from "./adapters/local/file-evidence-store.js";
 import { FileIncidentStore } from "./adapters/local/file-incident-store.js";
 import { LogNotifier } from "./adapters/local/log-notifier.js";
-import { SlackWebhookNotifier } from "./adapters/slack/webhook-notifier.js";
+import { SlackNotifier } from "./adapters/slack/slack-notifier.js";
 import type { Env, RespondConfig } from "./config.js";
 import { ConfigError } from "./domain/errors.js";
-import type { Log } from "./logger.js";
 import { loadActionsRanges } from "./forensics/actions-ranges.js";
 import { lookupEventsPacer } from "./forensics/region-pacer.js";
+import type { Log } from "./logger.js";
 import type { PlaybookDeps } from "./playbook/respond.js";
 import {
   type AlertSource,
@@ -92,7 +92,19 @@ export function createPlaybookDeps(
   const rangesFile = config.forensics.actionsRangesFile;
   const notifier =
     overrides.notifier ??
-    (config.slackWebhookUrl ? new SlackWebhookNotifier(config.slackWebhookUrl) : new LogNotifier(log));
+    (config.slack
+      ? new SlackNotifier(
+          config.slack.kind === "webhook"
+            ? { kind: "webhook", url: config.slack.url }
+            : {
+                kind: "bot",
+                token: config.slack.token,
+                channel: config.slack.channel,
+                ...(config.slack.apiUrl ? { apiUrl: config.slack.apiUrl } : {}),
+              },
+          { owners: config.slack.owners },
+        )
+      : new LogNotifier(log));
   return {
     alerts,
     directory,
@@ -114,8 +126,9 @@ export function createPlaybookDeps(
           apiUrl: config.github?.apiUrl ?? "https://api.github.com",
           ...(rangesFile ? { cacheFile: rangesFile } : {}),
         });
-        if (!loaded.available) log.warn("GitHub Actions runner ranges unavailable", { problem: loaded.problem });
-        return loaded.ranges;
+        if (loaded.available) return { ranges: loaded.ranges };
+        log.warn("GitHub Actions runner ranges unavailable", { problem: loaded.problem });
+        return { problem: loaded.problem };
       },
     },
   };

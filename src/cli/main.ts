@@ -13,6 +13,8 @@ const commands: Record<string, () => Promise<Command>> = {
   demo: async () => (await import("./demo.js")).demoCommand,
   serve: async () => (await import("./serve.js")).serveCommand,
   respond: async () => (await import("./respond.js")).respondCommand,
+  plan: async () => (await import("./plan.js")).planCommand,
+  analyze: async () => (await import("./analyze.js")).analyzeCommand,
 };
 
 function usage(): string {
@@ -22,6 +24,8 @@ function usage(): string {
     "  demo       run the whole story on the embedded local sandbox (--json for a summary)",
     "  serve      run the webhook intake on a local HTTP server (--port N, --sandbox)",
     "  respond    contain a key leaked somewhere GitHub cannot see (--key AKIA... [--dry-run])",
+    "  plan       plan a repository's move from static keys to OIDC (--repo OWNER/REPO [--workflows DIR])",
+    "  analyze    judge a CloudTrail export: who used the key, from where, what they did (--events FILE)",
     "",
     "Run `leak-responder <command> --help` for a command's options.",
   ].join("\n");

@@ -27,7 +27,11 @@ export type StepName =
   | "snapshot-taken"
   | "roles-revoked"
   | "evidence-stored"
-  | "analyzed";
+  | "analyzed"
+  | "planned"
+  | "issue-opened"
+  | "report-written"
+  | "followed-up";
 
 export type StepOutcome = "done" | "skipped" | "failed" | "would-do";
 
@@ -82,6 +86,8 @@ export interface Incident {
   leakedAt?: string;
   leakedAtSource?: "commit" | "alert";
   forensics?: ForensicsSummary;
+  /** Where the first message went (Slack thread for the follow-up). */
+  notifications?: { slack?: { channel?: string; ts?: string } };
   warnings: string[];
   failure?: { step: StepName; code: string; message: string };
   timeline: TimelineEntry[];

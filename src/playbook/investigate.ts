@@ -30,7 +30,8 @@ export interface InvestigationDeps {
   evidence: EvidenceStore;
   /** Shared by every snapshot in the process (facts.md: 2 TPS per account per region). */
   pacer: Pacer;
-  actionsRanges: () => Promise<ActionsRanges | undefined>;
+  /** GitHub Actions runner ranges, or why they are unavailable (said in the findings). */
+  actionsRanges: () => Promise<{ ranges?: ActionsRanges; problem?: string }>;
   forensics: ForensicsSettings;
 }
 
@@ -287,12 +288,15 @@ export async function investigate(
 
   // Step 6: the findings.
   const analysisStarted = deps.clock.now();
-  const actionsRanges = await deps.actionsRanges().catch(() => undefined);
+  const ranges: { ranges?: ActionsRanges; problem?: string } = await deps
+    .actionsRanges()
+    .catch((error: unknown) => ({ problem: errorMessage(error) }));
   const findings = analyzeTrail(events, {
     leakedAt: leakedAt.toISOString(),
     containedAt,
     accessKeyIds: [incident.accessKeyId],
-    ...(actionsRanges ? { actionsRanges } : {}),
+    actionsRanges: ranges.ranges,
+    actionsRangesProblem: ranges.problem,
   });
   const findingsFile = await storeOnce(
     deps.evidence,
@@ -312,4 +316,19 @@ export async function investigate(
     t.record("analyzed", "done", `Verdict ${findings.verdict}: ${findings.headline}`, analysisStarted);
   });
   return { stored: { incident, etag }, findings };
+}
+
+/** The stored findings of an incident (a retry that resumes after the analysis reads them back). */
+export async function readFindings(
+  evidence: EvidenceStore,
+  incident: Incident,
+): Promise<Findings | undefined> {
+  if (!incident.forensics?.findings) return undefined;
+  const body = await evidence.get(incident.id, incident.forensics.findings.name).catch(() => undefined);
+  if (!body) return undefined;
+  try {
+    return JSON.parse(body.toString("utf8")) as Findings;
+  } catch {
+    return undefined;
+  }
 }

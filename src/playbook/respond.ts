@@ -15,6 +15,7 @@ import {
 } from "../domain/errors.js";
 import { type Incident, type IncidentStatus, type StepName, stepDone } from "../domain/incident.js";
 import { withoutUndefined } from "../domain/without-undefined.js";
+import type { Findings } from "../forensics/findings.js";
 import type { Log } from "../logger.js";
 import type {
   AlertDetails,
@@ -30,7 +31,7 @@ import type {
 import { resolutionComment } from "./close-alert.js";
 import { containKey } from "./contain.js";
 import { identifyKey } from "./identify.js";
-import { type InvestigationDeps, investigate } from "./investigate.js";
+import { type InvestigationDeps, investigate, readFindings } from "./investigate.js";
 import { locateKey } from "./locate.js";
 import { Timeline } from "./timeline.js";
 
@@ -65,7 +66,7 @@ export interface RespondResult {
   duplicate: boolean;
 }
 
-type Findings = Pick<Incident, "status" | "summary" | "warnings"> &
+type Outcome = Pick<Incident, "status" | "summary" | "warnings"> &
   Partial<Pick<Incident, "location" | "containment" | "failure" | "accessKeyId">>;
 
 /** Entry point for a queued GitHub alert. */
@@ -109,7 +110,7 @@ export async function respondToAlert(
   base.secretType = job.secretType;
   if (job.installationId !== undefined) base.installationId = job.installationId;
   let alert: AlertDetails | undefined;
-  let findings: Findings;
+  let outcome: Outcome;
   try {
     if (!fetched.ok) throw fetched.error;
     alert = fetched.alert;
@@ -132,12 +133,12 @@ export async function respondToAlert(
     const key = identifyKey(alert);
     base.accessKeyId = key.accessKeyId;
     if (key.secretFingerprint) base.secretFingerprint = key.secretFingerprint;
-    findings = await contain(key.accessKeyId, deps, timeline);
+    outcome = await contain(key.accessKeyId, deps, timeline);
   } catch (error: unknown) {
     if (!alert) timeline.record("alert-fetched", "failed", errorMessage(error), fetchStarted);
-    findings = failedFindings(error, alert ? "key-located" : "alert-fetched", options);
+    outcome = failedOutcome(error, alert ? "key-located" : "alert-fetched", options);
   }
-  const incident = assemble(base, findings, timeline, deps);
+  const incident = assemble(base, outcome, timeline, deps);
   if (dryRun) return { incident: await finishDryRun(incident, deps), duplicate: false };
   return persistAndFinish(incident, stored, deps, ref, options);
 }
@@ -166,19 +167,19 @@ export async function respondToKey(
   }
   const base = newIncident(id, "manual", deps, timeline, `manual-${deps.clock.now().getTime()}`);
   base.accessKeyId = accessKeyId;
-  let findings: Findings;
+  let outcome: Outcome;
   try {
-    findings = await contain(accessKeyId, deps, timeline);
+    outcome = await contain(accessKeyId, deps, timeline);
   } catch (error: unknown) {
-    findings = failedFindings(error, "key-located", { ...options, finalAttempt: true });
+    outcome = failedOutcome(error, "key-located", { ...options, finalAttempt: true });
   }
-  const incident = assemble(base, findings, timeline, deps);
+  const incident = assemble(base, outcome, timeline, deps);
   if (dryRun) return { incident: await finishDryRun(incident, deps), duplicate: false };
   return persistAndFinish(incident, stored, deps, undefined, { ...options, finalAttempt: true });
 }
 
 /** Steps 2-3: locate, then contain (or escalate, or say it is not ours). Transient errors propagate. */
-async function contain(accessKeyId: string, deps: PlaybookDeps, timeline: Timeline): Promise<Findings> {
+async function contain(accessKeyId: string, deps: PlaybookDeps, timeline: Timeline): Promise<Outcome> {
   const { settings, clock } = deps;
   const masked = maskAccessKeyId(accessKeyId);
   const started = clock.now();
@@ -261,7 +262,7 @@ async function contain(accessKeyId: string, deps: PlaybookDeps, timeline: Timeli
   if (!result.deactivated) {
     if (isRetryable(result.failure)) throw result.failure;
     return {
-      ...failedFindings(result.failure, "key-deactivated", { finalAttempt: true }),
+      ...failedOutcome(result.failure, "key-deactivated", { finalAttempt: true }),
       accessKeyId,
       location,
       containment,
@@ -282,7 +283,7 @@ async function contain(accessKeyId: string, deps: PlaybookDeps, timeline: Timeli
   };
 }
 
-function failedFindings(error: unknown, step: StepName, options: RespondOptions): Findings {
+function failedOutcome(error: unknown, step: StepName, options: RespondOptions): Outcome {
   if (isRetryable(error) && !options.finalAttempt) throw error;
   const code =
     error instanceof PermanentFailure || error instanceof TransientFailure ? error.code : "Unexpected";
@@ -318,8 +319,8 @@ function newIncident(
   };
 }
 
-function assemble(base: Incident, findings: Findings, timeline: Timeline, deps: PlaybookDeps): Incident {
-  return { ...base, ...findings, timeline: timeline.entries, updatedAt: deps.clock.now().toISOString() };
+function assemble(base: Incident, outcome: Outcome, timeline: Timeline, deps: PlaybookDeps): Incident {
+  return { ...base, ...outcome, timeline: timeline.entries, updatedAt: deps.clock.now().toISOString() };
 }
 
 const KIND: Record<IncidentStatus, NotificationKind> = {
@@ -443,8 +444,14 @@ async function finish(
   if (!stepDone(incident, "notified")) {
     const started = deps.clock.now();
     try {
-      await deps.notifier.notify(incident, KIND[incident.status]);
-      await save((t) => t.record("notified", "done", `Owners notified (${KIND[incident.status]})`, started));
+      const receipt = await deps.notifier.notify(incident, KIND[incident.status]);
+      await save((t, draft) => {
+        t.record("notified", "done", `Owners notified (${KIND[incident.status]})`, started);
+        if (receipt?.ts)
+          draft.notifications = {
+            slack: { ...(receipt.channel ? { channel: receipt.channel } : {}), ts: receipt.ts },
+          };
+      });
     } catch (error: unknown) {
       retryable.push(error);
       await save((t) => t.record("notified", "failed", errorMessage(error), started));
@@ -452,10 +459,12 @@ async function finish(
     }
   }
 
+  let findings: Findings | undefined;
   if (deps.investigation && contained && retryable.length === 0) {
     try {
       const result = await investigate({ incident, etag }, { ...deps, ...deps.investigation }, options);
       ({ incident, etag } = result.stored);
+      findings = result.findings;
     } catch (error: unknown) {
       // Containment stands; the evidence is retried (or continued from its checkpoint) by SQS.
       deps.log.warn("investigation did not finish", { error: errorMessage(error) });
@@ -468,6 +477,19 @@ async function finish(
           draft.warnings.push(`Forensics did not complete: ${errorMessage(error)}`);
         });
       }
+    }
+  }
+
+  // Step 8, the follow-up: once forensics (and the plan) are done or have given up for good.
+  if (deps.investigation && contained && retryable.length === 0 && !stepDone(incident, "followed-up")) {
+    const started = deps.clock.now();
+    findings ??= await readFindings(deps.investigation.evidence, incident);
+    try {
+      await deps.notifier.followUp({ incident, ...(findings ? { findings } : {}) });
+      await save((t) => t.record("followed-up", "done", "Follow-up with findings sent", started));
+    } catch (error: unknown) {
+      retryable.push(error);
+      await save((t) => t.record("followed-up", "failed", errorMessage(error), started));
     }
   }
 

@@ -16,7 +16,8 @@ describe("the demo story, end to end on the sandbox over real HTTP", () => {
     expect(summary.keyStatus).toBe("Inactive");
     expect(summary.sessionsRevoked).toBe(true);
     expect(summary.alertResolved).toBe(true);
-    expect(summary.slackMessages).toBe(1);
+    // The first message (contained) and the follow-up (findings) once forensics are done.
+    expect(summary.slackMessages).toBe(2);
     expect(summary.msWebhookToDeactivated).toBeGreaterThan(0);
     expect(summary.timeline.map((e) => e.step)).toEqual(
       expect.arrayContaining([

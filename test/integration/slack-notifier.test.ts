@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fakeAccessKeyId } from "../../sandbox/fake-ids.js";
 import { Sandbox } from "../../sandbox/server.js";
 import { slackService } from "../../sandbox/slack.js";
-import { SlackWebhookNotifier } from "../../src/adapters/slack/webhook-notifier.js";
+import { SlackNotifier } from "../../src/adapters/slack/slack-notifier.js";
 import { TransientFailure } from "../../src/domain/errors.js";
 import type { Incident } from "../../src/domain/incident.js";
 
@@ -34,12 +34,12 @@ function incident(accessKeyId: string, status: Incident["status"]): Incident {
   };
 }
 
-const fast = { retryConfig: { retries: 3, minTimeout: 5, maxTimeout: 10, factor: 1 } };
+const fast = { retryConfig: { retries: 3, minTimeout: 5, maxTimeout: 10, factor: 1 }, intervalMs: 5 };
 
 describe("SlackWebhookNotifier against the sandbox's incoming webhook", () => {
   it("posts a Block Kit message with the masked key, the link and the time to contain", async () => {
     const key = fakeAccessKeyId();
-    await new SlackWebhookNotifier(sandbox.slackWebhookUrl, fast).notify(
+    await new SlackNotifier({ kind: "webhook", url: sandbox.slackWebhookUrl }, fast).notify(
       incident(key, "contained"),
       "contained",
     );
@@ -53,7 +53,10 @@ describe("SlackWebhookNotifier against the sandbox's incoming webhook", () => {
 
   it("a failed containment says what to do by hand, still without the full key id", async () => {
     const key = fakeAccessKeyId();
-    await new SlackWebhookNotifier(sandbox.slackWebhookUrl, fast).notify(incident(key, "failed"), "failed");
+    await new SlackNotifier({ kind: "webhook", url: sandbox.slackWebhookUrl }, fast).notify(
+      incident(key, "failed"),
+      "failed",
+    );
     const raw = sandbox.state.slackMessages.at(-1)?.raw ?? "";
     expect(raw).toContain("ACTION NEEDED");
     expect(raw).toContain("aws iam update-access-key --user-name ci-deploy --status Inactive");
@@ -64,7 +67,7 @@ describe("SlackWebhookNotifier against the sandbox's incoming webhook", () => {
   it("Slack failing 3 times then succeeding delivers exactly one message", async () => {
     const before = sandbox.state.slackMessages.length;
     sandbox.faults.inject({ service: "slack", kind: "server-error", times: 3 });
-    await new SlackWebhookNotifier(sandbox.slackWebhookUrl, fast).notify(
+    await new SlackNotifier({ kind: "webhook", url: sandbox.slackWebhookUrl }, fast).notify(
       incident(fakeAccessKeyId(), "contained"),
       "contained",
     );
@@ -73,7 +76,7 @@ describe("SlackWebhookNotifier against the sandbox's incoming webhook", () => {
 
   it("Slack failing for good surfaces as a retryable failure, without the webhook URL in the message", async () => {
     sandbox.faults.inject({ service: "slack", kind: "server-error", times: 10 });
-    const error = await new SlackWebhookNotifier(sandbox.slackWebhookUrl, fast)
+    const error = await new SlackNotifier({ kind: "webhook", url: sandbox.slackWebhookUrl }, fast)
       .notify(incident(fakeAccessKeyId(), "contained"), "contained")
       .catch((e: unknown) => e);
     sandbox.faults.clear();

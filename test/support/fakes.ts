@@ -14,10 +14,12 @@ import type {
   AlertRef,
   AlertSource,
   Clock,
+  FollowUp,
   IncidentStore,
   KeyDirectory,
   KeyOwner,
   NotificationKind,
+  NotificationReceipt,
   Notifier,
   StoredIncident,
 } from "../../src/ports.js";
@@ -165,11 +167,16 @@ export class FakeKeyDirectory implements KeyDirectory {
 
 export class RecordingNotifier implements Notifier {
   readonly sent: Array<{ kind: NotificationKind; incident: Incident }> = [];
+  readonly followUps: FollowUp[] = [];
   failures: Error[] = [];
-  async notify(incident: Incident, kind: NotificationKind): Promise<void> {
+  async notify(incident: Incident, kind: NotificationKind): Promise<NotificationReceipt | undefined> {
     const failure = this.failures.shift();
     if (failure) throw failure;
     this.sent.push({ kind, incident: structuredClone(incident) });
+    return { channel: "C-TEST", ts: `${this.sent.length}.000100` };
+  }
+  async followUp(details: FollowUp): Promise<void> {
+    this.followUps.push(structuredClone(details));
   }
 }
 

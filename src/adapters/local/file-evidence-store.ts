@@ -12,7 +12,8 @@ export class FileEvidenceStore implements EvidenceStore {
   constructor(private readonly root: string) {}
 
   #path(incidentId: string, name: string): string {
-    if (!/^[\w.-]+$/.test(incidentId) || !/^[\w.-]+$/.test(name)) throw new Error(`unsafe evidence path: ${name}`);
+    if (!/^[\w.-]+$/.test(incidentId) || !/^[\w.-]+$/.test(name))
+      throw new Error(`unsafe evidence path: ${name}`);
     return join(this.root, "incidents", incidentId, "evidence", name);
   }
 

@@ -3,24 +3,19 @@
  * is the key dead, where was it, what was done and how fast, and what a person must do now.
  * Block Kit within Slack's limits (facts.md), with a plain-text fallback.
  */
-import type { IncomingWebhookSendArguments } from "@slack/webhook";
 import { maskAccessKeyId } from "../../domain/access-key.js";
 import type { Incident } from "../../domain/incident.js";
 import { timeToContainMs } from "../../playbook/timeline.js";
 import type { NotificationKind } from "../../ports.js";
+import { type Blocks, escapeMrkdwn, fitMessage } from "./slack-limits.js";
 
-type Blocks = NonNullable<IncomingWebhookSendArguments["blocks"]>;
-
-const SECTION_LIMIT = 3000;
-
-function clip(text: string, limit = SECTION_LIMIT): string {
-  return text.length <= limit ? text : `${text.slice(0, limit - 20)}… (truncated)`;
-}
-
-/** Slack mrkdwn: &, < and > are control characters. */
-export function escapeMrkdwn(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-}
+const SEVERITY: Record<NotificationKind, string> = {
+  contained: "High (contained)",
+  failed: "CRITICAL: act now",
+  escalated: "CRITICAL: act now",
+  "not-ours": "Medium",
+  "dry-run": "Info (dry run)",
+};
 
 const HEADLINE: Record<NotificationKind, string> = {
   contained: ":white_check_mark: Leaked AWS key contained",
@@ -53,7 +48,24 @@ function whatToDoNow(incident: Incident, kind: NotificationKind): string | undef
   }
 }
 
-export function incidentMessage(incident: Incident, kind: NotificationKind): IncomingWebhookSendArguments {
+export interface SlackMessage {
+  text: string;
+  blocks: Blocks;
+}
+
+/** Owners to mention, from the configured mapping (repository or user -> Slack handle or group). */
+export function ownerMentions(incident: Incident, owners: Readonly<Record<string, string>>): string[] {
+  const keys = [incident.repository, incident.location?.userName].filter((k): k is string => Boolean(k));
+  return [
+    ...new Set(keys.map((k) => owners[k] ?? owners[k.toLowerCase()]).filter((m): m is string => Boolean(m))),
+  ];
+}
+
+export function incidentMessage(
+  incident: Incident,
+  kind: NotificationKind,
+  owners: Readonly<Record<string, string>> = {},
+): SlackMessage {
   const key = incident.accessKeyId ? maskAccessKeyId(incident.accessKeyId) : "unknown key";
   const where = incident.repository
     ? incident.alertUrl
@@ -61,9 +73,15 @@ export function incidentMessage(incident: Incident, kind: NotificationKind): Inc
       : `${escapeMrkdwn(incident.repository)} alert #${incident.alertNumber}`
     : "reported by hand";
   const ttc = timeToContainMs(incident);
+  const leak = incident.leakLocation;
+  const leakText = leak?.path
+    ? `${escapeMrkdwn(leak.path)}${leak.startLine ? `:${leak.startLine}` : ""}`
+    : "see the alert";
   const fields = [
+    `*Severity*\n${SEVERITY[kind]}`,
     `*Key*\n\`${key}\``,
     `*Source*\n${where}`,
+    `*Leaked in*\n${leak?.url ? `<${leak.url}|${leakText}>` : leakText}`,
     `*Account*\n${incident.location?.accountId ?? "unknown"}${incident.location?.viaMemberRole ? " (member)" : ""}`,
     `*User*\n${escapeMrkdwn(incident.location?.userName ?? "unknown")}`,
     `*Status*\n${incident.status}`,
@@ -85,20 +103,19 @@ export function incidentMessage(incident: Incident, kind: NotificationKind): Inc
     },
     {
       type: "section",
-      text: { type: "mrkdwn", text: clip(`${HEADLINE[kind]}\n${escapeMrkdwn(incident.summary)}`) },
+      text: { type: "mrkdwn", text: `${HEADLINE[kind]}\n${escapeMrkdwn(incident.summary)}` },
     },
-    { type: "section", fields: fields.map((text) => ({ type: "mrkdwn" as const, text: clip(text, 2000) })) },
+    { type: "section", fields: fields.map((text) => ({ type: "mrkdwn" as const, text })) },
   ];
-  if (done.length > 0)
-    blocks.push({ type: "section", text: { type: "mrkdwn", text: clip(done.join("\n")) } });
+  if (done.length > 0) blocks.push({ type: "section", text: { type: "mrkdwn", text: done.join("\n") } });
   const todo = whatToDoNow(incident, kind);
-  if (todo) blocks.push({ type: "section", text: { type: "mrkdwn", text: clip(todo) } });
+  if (todo) blocks.push({ type: "section", text: { type: "mrkdwn", text: todo } });
   if (incident.warnings.length > 0) {
     blocks.push({
       type: "section",
       text: {
         type: "mrkdwn",
-        text: clip(`*Warnings*\n${incident.warnings.map((w) => `• ${escapeMrkdwn(w)}`).join("\n")}`),
+        text: `*Warnings*\n${incident.warnings.map((w) => `• ${escapeMrkdwn(w)}`).join("\n")}`,
       },
     });
   }
@@ -107,9 +124,13 @@ export function incidentMessage(incident: Incident, kind: NotificationKind): Inc
     elements: [
       {
         type: "mrkdwn",
-        text: `Incident \`${incident.id}\` · ${kind === "contained" ? "forensics and the OIDC plan follow" : "see the incident record"}`,
+        text: `Incident \`${incident.id}\` · ${kind === "contained" ? "still running: the CloudTrail snapshot in every region, the findings and the OIDC plan; a follow-up comes when they are done" : "see the incident record"}`,
       },
     ],
   });
-  return { text: `${HEADLINE[kind].replace(/:[a-z_]+: /, "")}: ${incident.summary}`, blocks };
+  const mentions = ownerMentions(incident, owners);
+  if (mentions.length > 0) {
+    blocks.splice(2, 0, { type: "section", text: { type: "mrkdwn", text: `Owners: ${mentions.join(" ")}` } });
+  }
+  return fitMessage({ text: `${HEADLINE[kind].replace(/:[a-z_]+: /, "")}: ${incident.summary}`, blocks });
 }

@@ -1,0 +1,149 @@
+/**
+ * The second Slack message, once forensics and the plan are done: is anyone else using the key, what
+ * did they do, where, and what do we change so it cannot happen again. A thread reply with a bot
+ * token, a second message with a webhook.
+ */
+import { maskAccessKeyId } from "../../domain/access-key.js";
+import type { Incident } from "../../domain/incident.js";
+import type { Findings } from "../../forensics/findings.js";
+import type { FollowUp } from "../../ports.js";
+import { ownerMentions, type SlackMessage } from "./incident-message.js";
+import { type Blocks, escapeMrkdwn, fitMessage, listWithCount } from "./slack-limits.js";
+
+const VERDICT: Record<string, string> = {
+  compromised: ":rotating_light: *Compromised*",
+  suspicious: ":warning: *Suspicious*",
+  "expected-use-only": ":large_green_circle: *Expected use only*",
+  "no-use-since-leak": ":large_green_circle: *No use since the leak*",
+};
+
+const SHOWN_SIGNALS = 6;
+const SHOWN_ADDRESSES = 8;
+
+function signalLines(findings: Findings): string[] {
+  const lines: string[] = [];
+  for (const [category, signals] of Object.entries(findings.signals)) {
+    for (const signal of signals) {
+      if (signal.succeeded + signal.attempted === 0) continue;
+      const outcome =
+        signal.succeeded > 0 ? `${signal.succeeded} succeeded` : `${signal.attempted} attempted`;
+      lines.push(`• *${category}*: ${escapeMrkdwn(signal.does)} (\`${signal.action}\`, ${outcome})`);
+    }
+  }
+  return lines;
+}
+
+function addressLines(findings: Findings): string[] {
+  return findings.addresses.map((a) => {
+    const who =
+      a.githubActions === true
+        ? "GitHub Actions"
+        : a.githubActions === "unknown"
+          ? "unknown (no runner list)"
+          : "*not GitHub*";
+    return `• \`${escapeMrkdwn(a.address)}\`: ${who}, ${a.calls} calls (${a.afterLeak} after the leak), ${a.regions.length} region(s)`;
+  });
+}
+
+export function followUpMessage(
+  details: FollowUp,
+  owners: Readonly<Record<string, string>> = {},
+): SlackMessage {
+  const { incident, findings, plan, reportLocation } = details;
+  const key = incident.accessKeyId ? maskAccessKeyId(incident.accessKeyId) : "the key";
+  const forensics = incident.forensics;
+  const blocks: Blocks = [
+    { type: "header", text: { type: "plain_text", text: `Forensics and plan: ${key}` } },
+  ];
+  const verdict = findings
+    ? (VERDICT[findings.verdict] ?? findings.verdict)
+    : "*No findings* (the snapshot did not complete)";
+  const headline = findings ? escapeMrkdwn(findings.headline) : "";
+  blocks.push({ type: "section", text: { type: "mrkdwn", text: `${verdict}\n${headline}` } });
+  if (findings && findings.reasons.length > 0) {
+    blocks.push({
+      type: "section",
+      text: {
+        type: "mrkdwn",
+        text: `*Why*\n${listWithCount(
+          findings.reasons.map((r) => `• ${escapeMrkdwn(r)}`),
+          5,
+          "\n",
+        )}`,
+      },
+    });
+  }
+  if (findings) {
+    const signals = signalLines(findings);
+    if (signals.length > 0) {
+      blocks.push({
+        type: "section",
+        text: { type: "mrkdwn", text: `*Top signals*\n${listWithCount(signals, SHOWN_SIGNALS, "\n")}` },
+      });
+    }
+    const addresses = addressLines(findings);
+    const omitted =
+      findings.addressesOmitted > 0 ? `\n(${findings.addressesOmitted} more addresses in the report)` : "";
+    if (addresses.length > 0) {
+      blocks.push({
+        type: "section",
+        text: {
+          type: "mrkdwn",
+          text: `*Source IPs*\n${listWithCount(addresses, SHOWN_ADDRESSES, "\n")}${omitted}`,
+        },
+      });
+    }
+  }
+  if (forensics) {
+    const incomplete = forensics.incompleteRegions.length
+      ? `\n:warning: INCOMPLETE in ${forensics.incompleteRegions.join(", ")}: check those regions by hand.`
+      : "";
+    const used = findings?.regions.filter((r) => r.calls > 0).map((r) => `${r.region} (${r.calls})`) ?? [];
+    blocks.push({
+      type: "section",
+      fields: [
+        { type: "mrkdwn", text: `*Events*\n${forensics.eventCount} in ${forensics.regions.length} regions` },
+        {
+          type: "mrkdwn",
+          text: `*Keys followed*\n${forensics.accessKeyIds.length} (minted sessions included)`,
+        },
+        { type: "mrkdwn", text: `*Regions used*\n${listWithCount(used, 6) || "none"}` },
+        {
+          type: "mrkdwn",
+          text: `*Roles revoked*\n${listWithCount(forensics.rolesRevoked, 4) || "none needed"}`,
+        },
+      ],
+    });
+    if (incomplete) blocks.push({ type: "section", text: { type: "mrkdwn", text: incomplete.trim() } });
+  }
+  if (plan) {
+    blocks.push({
+      type: "section",
+      text: {
+        type: "mrkdwn",
+        text: `*OIDC migration plan*\n${escapeMrkdwn(plan.summary)}\nFiles (${plan.files.length}): ${listWithCount(
+          plan.files.map((f) => `\`${escapeMrkdwn(f)}\``),
+          6,
+        )}${plan.location ? `\nWhere: \`${escapeMrkdwn(plan.location)}\`` : ""}`,
+      },
+    });
+  }
+  const mentions = ownerMentions(incident, owners);
+  blocks.push({
+    type: "context",
+    elements: [
+      {
+        type: "mrkdwn",
+        text: `Incident \`${incident.id}\`${reportLocation ? ` · report: \`${escapeMrkdwn(reportLocation)}\` (needs AWS credentials)` : ""}${mentions.length ? ` · ${mentions.join(" ")}` : ""}`,
+      },
+    ],
+  });
+  const text = `${key}: ${findings ? `${findings.verdict}: ${findings.headline}` : "forensics incomplete"}${plan ? ` Plan: ${plan.summary}` : ""}`;
+  return fitMessage({ text, blocks });
+}
+
+/** One line per incident, for a digest when many arrive at once. */
+export function digestLine(incident: Incident): string {
+  const key = incident.accessKeyId ? maskAccessKeyId(incident.accessKeyId) : "unknown key";
+  return `• \`${incident.id}\` ${key}: *${incident.status}*: ${escapeMrkdwn(incident.summary)}`;
+}

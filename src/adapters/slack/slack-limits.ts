@@ -1,0 +1,74 @@
+/**
+ * facts.md (Slack): at most 50 blocks a message, section text <= 3000 characters, fields <= 10 of
+ * <= 2000 each, and about 13k characters in all before Slack refuses or truncates. Messages are
+ * built freely and then fitted here, so no incident, however large, produces a refused message.
+ */
+import type { IncomingWebhookSendArguments } from "@slack/webhook";
+
+export type Blocks = NonNullable<IncomingWebhookSendArguments["blocks"]>;
+export type Block = Blocks[number];
+
+export const MAX_BLOCKS = 50;
+export const MAX_SECTION_TEXT = 3000;
+export const MAX_FIELDS = 10;
+export const MAX_FIELD_TEXT = 2000;
+/** Undocumented total ceiling, kept well under (facts.md). */
+export const MAX_MESSAGE_CHARS = 12_000;
+export const MAX_FALLBACK_TEXT = 3000;
+
+export function clip(text: string, limit: number): string {
+  if (text.length <= limit) return text;
+  const note = "… (truncated)";
+  return `${text.slice(0, Math.max(0, limit - note.length))}${note}`;
+}
+
+/** "a, b, c and 7 more": a long list shown with a count of what was left out. */
+export function listWithCount(items: readonly string[], shown: number, separator = ", "): string {
+  if (items.length <= shown) return items.join(separator);
+  return `${items.slice(0, shown).join(separator)}${separator}and ${items.length - shown} more`;
+}
+
+/** Slack mrkdwn: &, < and > are control characters. */
+export function escapeMrkdwn(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+function fitBlock(block: Block): Block {
+  const b = block as {
+    type: string;
+    text?: { type: string; text: string };
+    fields?: Array<{ type: string; text: string }>;
+  };
+  if (b.type === "header" && b.text)
+    return { ...b, text: { ...b.text, text: clip(b.text.text, 150) } } as Block;
+  if (b.type !== "section") return block;
+  return {
+    ...b,
+    ...(b.text ? { text: { ...b.text, text: clip(b.text.text, MAX_SECTION_TEXT) } } : {}),
+    ...(b.fields
+      ? { fields: b.fields.slice(0, MAX_FIELDS).map((f) => ({ ...f, text: clip(f.text, MAX_FIELD_TEXT) })) }
+      : {}),
+  } as Block;
+}
+
+/** The message within Slack's limits: per-block clipping, then whole blocks dropped from the end. */
+export function fitMessage(message: { text: string; blocks: Blocks }): { text: string; blocks: Blocks } {
+  let blocks = message.blocks.map(fitBlock);
+  if (blocks.length > MAX_BLOCKS)
+    blocks = [...blocks.slice(0, MAX_BLOCKS - 1), omitted(blocks.length - MAX_BLOCKS + 1)];
+  while (blocks.length > 2 && JSON.stringify(blocks).length > MAX_MESSAGE_CHARS) {
+    const dropped = blocks.length;
+    blocks = [...blocks.slice(0, -2), omitted(1)];
+    if (blocks.length >= dropped) break;
+  }
+  return { text: clip(message.text, MAX_FALLBACK_TEXT), blocks };
+}
+
+function omitted(count: number): Block {
+  return {
+    type: "context",
+    elements: [
+      { type: "mrkdwn", text: `${count} more section(s) left out to fit Slack; the report has everything.` },
+    ],
+  };
+}
