@@ -84,3 +84,130 @@ describe("SlackWebhookNotifier against the sandbox's incoming webhook", () => {
     expect(String((error as Error).message)).not.toContain(sandbox.slackWebhookUrl);
   });
 });
+
+describe("SlackNotifier with a bot token: threads, pacing and digests", () => {
+  const token = () => {
+    const value = `test-bot-${Math.random().toString(36).slice(2)}`;
+    sandbox.state.slackBotTokens.add(value);
+    return value;
+  };
+
+  it("posts the follow-up in the first message's thread", async () => {
+    const notifier = new SlackNotifier(
+      { kind: "bot", token: token(), channel: "C0SECURITY", apiUrl: `${sandbox.url}/slack/api/` },
+      fast,
+    );
+    const first = incident(fakeAccessKeyId(), "contained");
+    const receipt = await notifier.notify(first, "contained");
+    expect(receipt.ts).toMatch(/^\d+\.\d{6}$/);
+    await notifier.followUp({ incident: { ...first, notifications: { slack: { ts: receipt.ts ?? "" } } } });
+    const reply = sandbox.state.slackMessages.at(-1);
+    expect(reply?.channel).toBe("C0SECURITY");
+    expect(reply?.threadTs).toBe(receipt.ts);
+  });
+
+  it("a burst of incidents becomes one digest with each incident threaded under it, paced per channel", async () => {
+    const before = sandbox.state.slackMessages.length;
+    const notifier = new SlackNotifier(
+      { kind: "bot", token: token(), channel: "C0BURST", apiUrl: `${sandbox.url}/slack/api/` },
+      { ...fast, intervalMs: 40 },
+    );
+    // The first message goes at once; the six that pile up behind it become a digest.
+    const incidents = Array.from({ length: 7 }, (_, i) => ({
+      ...incident(fakeAccessKeyId(), i === 3 ? "failed" : "contained"),
+      id: `gh__acme__api__${i + 1}`,
+    }));
+    const receipts = await Promise.all(
+      incidents.map((i) => notifier.notify(i, i.status === "failed" ? "failed" : "contained")),
+    );
+    const sent = sandbox.state.slackMessages.slice(before);
+    const tops = sent.filter((m) => !m.threadTs);
+    expect(tops).toHaveLength(2);
+    const digest = tops[1];
+    expect(digest?.raw).toContain("6 leaked AWS keys handled");
+    expect(digest?.raw).toContain("1 need a person now");
+    const threaded = sent.filter((m) => m.threadTs === digest?.ts);
+    expect(threaded).toHaveLength(6);
+    expect(receipts.slice(1).every((r) => r.ts === digest?.ts)).toBe(true);
+    const times = sent.map((m) => m.receivedAt.getTime());
+    for (let i = 1; i < times.length; i++)
+      expect((times[i] ?? 0) - (times[i - 1] ?? 0)).toBeGreaterThanOrEqual(35);
+  });
+});
+
+describe("Slack messages stay within Slack's limits for large incidents", () => {
+  it("a follow-up for thousands of events from dozens of addresses fits (blocks, sections, fields, total)", async () => {
+    const { analyzeTrail } = await import("../../src/forensics/analyze.js");
+    const { parseTrailEvents } = await import("../../src/forensics/parse-trail.js");
+    const { attackerStory } = await import("../fixtures/trails/stories.js");
+    const { cloudTrailRecord } = await import("../fixtures/trails/records.js");
+    const story = attackerStory();
+    const caller = {
+      accountId: story.cast.accountId,
+      userName: story.cast.userName,
+      principalId: "AIDAEXAMPLEPRINCIPAL",
+      accessKeyId: story.cast.accessKeyId,
+    };
+    const names = [
+      "ListBuckets",
+      "ListUsers",
+      "CreateUser",
+      "RunInstances",
+      "DescribeRegions",
+      "GetSendQuota",
+    ];
+    const extra = Array.from({ length: 3000 }, (_, i) =>
+      cloudTrailRecord({
+        at: new Date(Date.parse(story.leakedAt) + 60_000 + i * 1000),
+        source: "iam.amazonaws.com",
+        name: names[i % names.length] ?? "ListUsers",
+        caller,
+        ip: `192.0.2.${i % 60}`,
+        userAgent: `<script>alert(${i % 7})</script> agent/${i % 13}`,
+        region: ["us-east-1", "eu-west-1", "sa-east-1", "ap-south-1"][i % 4] ?? "us-east-1",
+      }),
+    );
+    const events = parseTrailEvents(JSON.stringify({ Records: [...story.records, ...extra] }));
+    const findings = analyzeTrail(events, {
+      leakedAt: story.leakedAt,
+      containedAt: story.containedAt,
+      accessKeyIds: [story.cast.accessKeyId],
+    });
+    expect(findings.addresses.length + findings.addressesOmitted).toBeGreaterThan(50);
+    const big = incident(story.cast.accessKeyId, "contained");
+    big.warnings = Array.from({ length: 40 }, (_, i) => `warning ${i}: ${"x".repeat(200)}`);
+    const { followUpMessage } = await import("../../src/adapters/slack/follow-up-message.js");
+    const { incidentMessage } = await import("../../src/adapters/slack/incident-message.js");
+    const plan = {
+      summary: "y".repeat(5000),
+      files: Array.from({ length: 80 }, (_, i) => `roles/r${i}/trust-policy.json`),
+    };
+    for (const message of [
+      followUpMessage({ incident: big, findings, plan }),
+      incidentMessage(big, "contained"),
+    ]) {
+      expect(message.blocks.length).toBeLessThanOrEqual(50);
+      expect(JSON.stringify(message.blocks).length).toBeLessThanOrEqual(12_000);
+      expect(message.text.length).toBeLessThanOrEqual(3000);
+      for (const block of message.blocks as Array<{
+        type: string;
+        text?: { text: string };
+        fields?: Array<{ text: string }>;
+      }>) {
+        if (block.text) expect(block.text.text.length).toBeLessThanOrEqual(3000);
+        expect(block.fields?.length ?? 0).toBeLessThanOrEqual(10);
+        for (const field of block.fields ?? []) expect(field.text.length).toBeLessThanOrEqual(2000);
+      }
+      expect(JSON.stringify(message)).not.toContain("<script>");
+    }
+    const follow = followUpMessage({ incident: big, findings, plan });
+    expect(JSON.stringify(follow)).toContain("compromised");
+    expect(JSON.stringify(follow)).toMatch(/and \d+ more/);
+    // Slack itself accepts it.
+    await new SlackNotifier({ kind: "webhook", url: sandbox.slackWebhookUrl }, fast).followUp({
+      incident: big,
+      findings,
+      plan,
+    });
+  });
+});
