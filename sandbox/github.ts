@@ -38,7 +38,15 @@ const ROUTES: Route[] = [
     pattern: /^\/repos\/([^/]+)\/([^/]+)\/secret-scanning\/alerts\/(\d+)\/locations$/,
   },
   { operation: "createIssue", method: "POST", pattern: /^\/repos\/([^/]+)\/([^/]+)\/issues$/ },
+  { operation: "listIssues", method: "GET", pattern: /^\/repos\/([^/]+)\/([^/]+)\/issues$/ },
   { operation: "getRepo", method: "GET", pattern: /^\/repos\/([^/]+)\/([^/]+)$/ },
+  { operation: "getContent", method: "GET", pattern: /^\/repos\/([^/]+)\/([^/]+)\/contents(?:\/(.*))?$/ },
+  { operation: "listEnvironments", method: "GET", pattern: /^\/repos\/([^/]+)\/([^/]+)\/environments$/ },
+  {
+    operation: "getOidcSubClaim",
+    method: "GET",
+    pattern: /^\/repos\/([^/]+)\/([^/]+)\/actions\/oidc\/customization\/sub$/,
+  },
   { operation: "getMeta", method: "GET", pattern: /^\/meta$/ },
   {
     operation: "getCommit",
@@ -179,6 +187,87 @@ function alertJson(repo: GitHubRepo, alert: GitHubAlert, baseUrl: string): Recor
   };
 }
 
+// --- contents, environments, OIDC sub claim (the OIDC plan's inputs) ------------------------------
+
+/** GitHub returns no content for files over 1 MB through this endpoint (encoding "none"). */
+const CONTENT_INLINE_LIMIT = 1024 * 1024;
+
+function blobSha(content: string): string {
+  const body = Buffer.from(content, "utf8");
+  return createHash("sha1").update(`blob ${body.length}\0`).update(body).digest("hex");
+}
+
+/** GET /repos/{o}/{r}/contents/{path}: a file (base64 in 60-character lines, as GitHub sends it) or a directory. */
+function contentJson(repo: GitHubRepo, path: string, baseUrl: string): unknown {
+  const clean = path.replace(/^\/+|\/+$/g, "");
+  const entry = (name: string, entryPath: string, type: "file" | "dir", content?: string) => ({
+    type,
+    name,
+    path: entryPath,
+    sha: content === undefined ? blobSha(entryPath) : blobSha(content),
+    size: content === undefined ? 0 : Buffer.byteLength(content, "utf8"),
+    url: `${baseUrl}/repos/${repo.fullName}/contents/${entryPath}`,
+    html_url: `https://github.com/${repo.fullName}/${type === "dir" ? "tree" : "blob"}/${repo.defaultBranch}/${entryPath}`,
+    download_url:
+      type === "file"
+        ? `https://raw.githubusercontent.com/${repo.fullName}/${repo.defaultBranch}/${entryPath}`
+        : null,
+  });
+  const file = repo.files.get(clean);
+  if (file !== undefined) {
+    const name = clean.split("/").pop() ?? clean;
+    const inline = Buffer.byteLength(file, "utf8") <= CONTENT_INLINE_LIMIT;
+    const base64 = inline
+      ? (
+          Buffer.from(file, "utf8")
+            .toString("base64")
+            .match(/.{1,60}/g) ?? []
+        ).join("\n")
+      : "";
+    return {
+      ...entry(name, clean, "file", file),
+      encoding: inline ? "base64" : "none",
+      content: inline ? `${base64}\n` : "",
+    };
+  }
+  const prefix = clean === "" ? "" : `${clean}/`;
+  const children = new Map<string, { type: "file" | "dir"; content?: string }>();
+  for (const [filePath, content] of repo.files) {
+    if (!filePath.startsWith(prefix)) continue;
+    const [name = "", ...rest] = filePath.slice(prefix.length).split("/");
+    if (name) children.set(name, rest.length > 0 ? { type: "dir" } : { type: "file", content });
+  }
+  if (children.size === 0) throw new SandboxError(404, "NotFound", "Not Found");
+  return [...children]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, child]) => entry(name, `${prefix}${name}`, child.type, child.content));
+}
+
+function environmentsJson(
+  repo: GitHubRepo,
+  request: SandboxRequest,
+  baseUrl: string,
+): Record<string, unknown> {
+  const perPage = Math.min(100, Math.max(1, Number(request.url.searchParams.get("per_page") ?? 30) || 30));
+  const page = Math.max(1, Number(request.url.searchParams.get("page") ?? 1) || 1);
+  const names = repo.environments.slice((page - 1) * perPage, page * perPage);
+  return {
+    total_count: repo.environments.length,
+    environments: names.map((name, i) => ({
+      id: repo.id * 1000 + (page - 1) * perPage + i,
+      name,
+      url: `${baseUrl}/repos/${repo.fullName}/environments/${encodeURIComponent(name)}`,
+      html_url: `https://github.com/${repo.fullName}/deployments/activity_log?environments_filter=${encodeURIComponent(name)}`,
+      created_at: repo.createdAt,
+      updated_at: repo.createdAt,
+      protection_rules: [],
+      deployment_branch_policy: null,
+    })),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+
 function parseBody(request: SandboxRequest): Record<string, unknown> {
   try {
     const parsed: unknown = JSON.parse(request.body.toString("utf8") || "{}");
@@ -252,6 +341,13 @@ export const githubService: SandboxService = {
           commit: { author: person, committer: person, message: commit.message ?? "Update settings" },
         });
       }
+      case "getContent":
+        return json(200, contentJson(authorizedRepo(request, state, a, b), c, baseUrl));
+      case "listEnvironments":
+        return json(200, environmentsJson(authorizedRepo(request, state, a, b), request, baseUrl));
+      case "getOidcSubClaim":
+        // A repository that never customised its template answers with the default.
+        return json(200, authorizedRepo(request, state, a, b).oidcSubClaim ?? { use_default: true });
       case "getRepo":
         return json(200, repoJson(authorizedRepo(request, state, a, b), baseUrl));
       case "getAlert": {
@@ -304,6 +400,21 @@ export const githubService: SandboxService = {
           200,
           slice.map((l) => ({ type: l.type, details: l.details })),
           headers,
+        );
+      }
+      case "listIssues": {
+        const repo = authorizedRepo(request, state, a, b);
+        const label = request.url.searchParams.get("labels");
+        const issues = repo.issues.filter((issue) => !label || issue.labels.includes(label));
+        return json(
+          200,
+          issues.map((issue) => ({
+            number: issue.number,
+            title: issue.title,
+            html_url: `https://github.com/${repo.fullName}/issues/${issue.number}`,
+            labels: issue.labels.map((name) => ({ name })),
+            state: "open",
+          })),
         );
       }
       case "createIssue": {

@@ -126,6 +126,7 @@ export function seedDemoWorld(sandbox: Sandbox, options: DemoWorldOptions = {}):
     defaultBranch: "main",
     environments: ["production"],
     commits: new Map([[commitSha, { date: committedAt.toISOString(), message: "Add deploy settings" }]]),
+    files: new Map(Object.entries(DEMO_WORKFLOWS)),
   });
   const alert = state.addAlert(repository, {
     secretType: "aws_access_key_id",
@@ -320,3 +321,49 @@ export function demoEnv(
     ...extra,
   };
 }
+
+/** The demo repository's workflows: static keys the OIDC plan must migrate (secret names only). */
+const DEMO_WORKFLOWS: Record<string, string> = {
+  ".github/workflows/deploy.yml": `name: Deploy
+on:
+  push:
+    branches: [main]
+
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: npm ci && npm test
+
+  deploy:
+    needs: test
+    runs-on: ubuntu-latest
+    environment: production
+    steps:
+      - uses: actions/checkout@v4
+      # Static keys: what leaked. The plan replaces them with a role.
+      - uses: aws-actions/configure-aws-credentials@v1
+        with:
+          aws-access-key-id: \${{ secrets.AWS_ACCESS_KEY_ID }}
+          aws-secret-access-key: \${{ secrets.AWS_SECRET_ACCESS_KEY }}
+          aws-region: eu-west-1
+      - run: aws s3 sync ./dist s3://acme-payments-deploy/releases/
+      - run: aws cloudformation deploy --stack-name payments-api --template-file stack.yml
+`,
+  ".github/workflows/nightly-report.yml": `name: Nightly report
+on:
+  schedule:
+    - cron: "0 3 * * *"
+env:
+  AWS_ACCESS_KEY_ID: \${{ secrets.AWS_ACCESS_KEY_ID }}
+  AWS_SECRET_ACCESS_KEY: \${{ secrets.AWS_SECRET_ACCESS_KEY }}
+  AWS_DEFAULT_REGION: eu-west-1
+jobs:
+  report:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: aws s3 cp s3://acme-payments-deploy/reports/latest.csv .
+`,
+};

@@ -158,6 +158,13 @@ export interface JobQueue {
   send(job: AlertJob): Promise<{ messageId: string }>;
 }
 
+/** Issues in the affected repository (step 8: tell the people who own the code). */
+export interface IssueTracker {
+  /** An open or closed issue carrying `marker` in its title, if one exists (so a retry never opens two). */
+  findIssue(ref: AlertRef, label: string, marker: string): Promise<{ number: number; url: string } | undefined>;
+  openIssue(ref: AlertRef, issue: { title: string; body: string; labels: string[] }): Promise<{ number: number; url: string }>;
+}
+
 export interface Clock {
   now(): Date;
 }

@@ -10,7 +10,9 @@ import { awsClients } from "./adapters/aws/aws-clients.js";
 import { S3EvidenceStore } from "./adapters/aws/s3-evidence-store.js";
 import { S3IncidentStore } from "./adapters/aws/s3-incident-store.js";
 import { GitHubAlertSource } from "./adapters/github/alert-source.js";
+import { GitHubIssueTracker } from "./adapters/github/issue-tracker.js";
 import { githubClients } from "./adapters/github/octokit.js";
+import { GitHubRepositorySource } from "./adapters/github/repository-source.js";
 import { FileEvidenceStore } from "./adapters/local/file-evidence-store.js";
 import { FileIncidentStore } from "./adapters/local/file-incident-store.js";
 import { LogNotifier } from "./adapters/local/log-notifier.js";
@@ -69,15 +71,14 @@ export function createPlaybookDeps(
     memberRoleName: config.memberRoleName,
     ...(overrides.homeAccountId ? { homeAccountId: overrides.homeAccountId } : {}),
   });
-  const alerts = config.github
-    ? new GitHubAlertSource(
-        githubClients(config.github, {
-          ...(overrides.githubRetryBaseMs === undefined
-            ? {}
-            : { retryAfterBaseMs: overrides.githubRetryBaseMs }),
-        }),
-      )
-    : noGitHub;
+  const github = config.github
+    ? githubClients(config.github, {
+        ...(overrides.githubRetryBaseMs === undefined
+          ? {}
+          : { retryAfterBaseMs: overrides.githubRetryBaseMs }),
+      })
+    : undefined;
+  const alerts = github ? new GitHubAlertSource(github) : noGitHub;
   const s3 = config.store.kind === "s3" ? new S3Client({ region, maxAttempts: AWS_MAX_ATTEMPTS }) : undefined;
   const incidents =
     overrides.incidents ??
@@ -117,6 +118,10 @@ export function createPlaybookDeps(
       protectedUsers: config.protectedUsers,
       managedAccountIds: config.managedAccountIds,
     },
+    ...(github ? { prevention: { repositories: new GitHubRepositorySource(github), evidence } } : {}),
+    ...(github && config.githubIssue.enabled
+      ? { issues: { tracker: new GitHubIssueTracker(github), hideIps: config.githubIssue.hideIps } }
+      : {}),
     investigation: {
       evidence,
       pacer: sharedPacer,

@@ -40,6 +40,11 @@ export interface DemoSummary {
   rolesRevoked: string[];
   verdict: string | null;
   signalCounts: Record<string, number>;
+  /** Step 7: the OIDC plan's files, stored under planLocation. */
+  planLocation: string | null;
+  planFiles: string[];
+  /** Step 8: the issue opened in the repository. */
+  githubIssue: string | null;
   timeline: Array<{ step: string; outcome: string; atMs: number; detail: string }>;
 }
 
@@ -130,6 +135,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
       rolesRevoked: incident.forensics?.rolesRevoked ?? [],
       verdict: incident.forensics?.verdict ?? null,
       signalCounts: incident.forensics?.signalCounts ?? {},
+      planLocation: incident.plan ? `s3://${world.bucket}/${incident.plan.location}` : null,
+      planFiles: incident.plan?.files ?? [],
+      githubIssue: incident.githubIssue?.url ?? null,
       timeline: timelineOf(incident),
     };
   } finally {
@@ -165,6 +173,9 @@ function print(summary: DemoSummary): void {
   console.log(`Verdict:              ${summary.verdict ?? "n/a"}`);
   const signals = Object.entries(summary.signalCounts).map(([category, n]) => `${category} ${n}`);
   console.log(`Signals:              ${signals.join(", ") || "none"}`);
+  console.log(`GitHub issue:         ${summary.githubIssue ?? "none"}`);
+  console.log(`OIDC plan:            ${summary.planFiles.length} files at ${summary.planLocation ?? "n/a"}`);
+  for (const file of summary.planFiles) console.log(`                      ${file}`);
 }
 
 export const demoCommand = {

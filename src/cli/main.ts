@@ -15,6 +15,7 @@ const commands: Record<string, () => Promise<Command>> = {
   respond: async () => (await import("./respond.js")).respondCommand,
   plan: async () => (await import("./plan.js")).planCommand,
   analyze: async () => (await import("./analyze.js")).analyzeCommand,
+  report: async () => (await import("./report.js")).reportCommand,
 };
 
 function usage(): string {
@@ -26,6 +27,7 @@ function usage(): string {
     "  respond    contain a key leaked somewhere GitHub cannot see (--key AKIA... [--dry-run])",
     "  plan       plan a repository's move from static keys to OIDC (--repo OWNER/REPO [--workflows DIR])",
     "  analyze    judge a CloudTrail export: who used the key, from where, what they did (--events FILE)",
+    "  report     an incident's audit report (INCIDENT_ID [--format md|html|json]) or a summary (--since 30d)",
     "",
     "Run `leak-responder <command> --help` for a command's options.",
   ].join("\n");

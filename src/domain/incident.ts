@@ -86,6 +86,12 @@ export interface Incident {
   leakedAt?: string;
   leakedAtSource?: "commit" | "alert";
   forensics?: ForensicsSummary;
+  /** Step 7: the OIDC migration plan, in brief; its files are stored beside the evidence. */
+  plan?: PlanSummary;
+  /** The issue opened in the affected repository. */
+  githubIssue?: { number: number; url: string };
+  /** The audit report's files. */
+  report?: EvidenceFile[];
   /** Where the first message went (Slack thread for the follow-up). */
   notifications?: { slack?: { channel?: string; ts?: string } };
   warnings: string[];
@@ -125,5 +131,19 @@ export interface ForensicsSummary {
   headline?: string;
   signalCounts?: Record<string, number>;
   /** Where the snapshot continues in the next invocation. */
-  checkpoint?: { pending: Array<{ accessKeyId: string; region: string; nextToken?: string }>; seenKeys: string[] };
+  checkpoint?: {
+    pending: Array<{ accessKeyId: string; region: string; nextToken?: string }>;
+    seenKeys: string[];
+  };
+}
+
+export interface PlanSummary {
+  /** Short, readable Markdown. */
+  summary: string;
+  /** Paths of the plan's files, relative to `location`. */
+  files: string[];
+  roles: string[];
+  nothingToMigrate: boolean;
+  /** Where the files are: `incidents/<id>/evidence/plan/`. */
+  location: string;
 }

@@ -6,7 +6,7 @@
  * continued from a checkpoint by the next delivery of the same message.
  */
 import { gunzipSync, gzipSync } from "node:zlib";
-import { ConflictError, errorMessage, TransientFailure } from "../domain/errors.js";
+import { errorMessage, TransientFailure } from "../domain/errors.js";
 import type { EvidenceFile, ForensicsSummary, Incident } from "../domain/incident.js";
 import { stepDone } from "../domain/incident.js";
 import type { ActionsRanges } from "../forensics/actions-ranges.js";
@@ -14,9 +14,11 @@ import { analyzeTrail } from "../forensics/analyze.js";
 import type { Findings } from "../forensics/findings.js";
 import { parseTrailEvents } from "../forensics/parse-trail.js";
 import type { Pacer } from "../forensics/region-pacer.js";
+import type { TrailEvent } from "../forensics/trail-event.js";
 import type { EvidenceStore, StoredIncident } from "../ports.js";
 import type { PlaybookDeps } from "./respond.js";
 import { continueSnapshot, type Snapshot, snapshotWindow, takeSnapshot } from "./snapshot.js";
+import { storeOnce } from "./store-evidence.js";
 import { Timeline } from "./timeline.js";
 
 export interface ForensicsSettings {
@@ -38,30 +40,8 @@ export interface InvestigationDeps {
 export interface InvestigationResult {
   stored: StoredIncident;
   findings?: Findings;
-}
-
-/** Writes once; a retry that finds its own earlier write reads it back instead. */
-async function storeOnce(
-  store: EvidenceStore,
-  incidentId: string,
-  name: string,
-  body: Buffer,
-  contentType: string,
-): Promise<EvidenceFile> {
-  try {
-    return { name, ...(await store.putOnce(incidentId, name, body, contentType)) };
-  } catch (error: unknown) {
-    if (!(error instanceof ConflictError)) throw error;
-    const existing = await store.get(incidentId, name);
-    if (!existing) throw error;
-    const { createHash } = await import("node:crypto");
-    return {
-      name,
-      key: name,
-      sha256: createHash("sha256").update(existing).digest("hex"),
-      bytes: existing.length,
-    };
-  }
+  /** The whole snapshot, as stored (the plan derives permissions from it). */
+  events?: TrailEvent[];
 }
 
 function roleName(arn: string): { accountId: string; name: string } | undefined {
@@ -243,13 +223,7 @@ export async function investigate(
   }
 
   // The evidence: all parts read back (they are what the manifest vouches for), then the manifest.
-  const texts: string[] = [];
-  for (const file of forensics.parts) {
-    const body = await deps.evidence.get(incident.id, file.name);
-    if (!body) throw new TransientFailure(`Evidence part ${file.name} is missing`, "EvidenceMissing");
-    texts.push(gunzipSync(body).toString("utf8"));
-  }
-  const events = parseTrailEvents(texts.join(""));
+  const events = await readEvents(deps.evidence, incident.id, forensics.parts);
   const perRegion: Record<string, number> = Object.fromEntries(forensics.regions.map((r) => [r, 0]));
   for (const event of events) perRegion[event.awsRegion] = (perRegion[event.awsRegion] ?? 0) + 1;
   const manifest = await storeOnce(
@@ -315,7 +289,7 @@ export async function investigate(
     };
     t.record("analyzed", "done", `Verdict ${findings.verdict}: ${findings.headline}`, analysisStarted);
   });
-  return { stored: { incident, etag }, findings };
+  return { stored: { incident, etag }, findings, events };
 }
 
 /** The stored findings of an incident (a retry that resumes after the analysis reads them back). */
@@ -331,4 +305,19 @@ export async function readFindings(
   } catch {
     return undefined;
   }
+}
+
+/** The snapshot's events, read back from the evidence parts (what the manifest vouches for). */
+export async function readEvents(
+  evidence: EvidenceStore,
+  incidentId: string,
+  parts: EvidenceFile[],
+): Promise<TrailEvent[]> {
+  const texts: string[] = [];
+  for (const file of parts) {
+    const body = await evidence.get(incidentId, file.name);
+    if (!body) throw new TransientFailure(`Evidence part ${file.name} is missing`, "EvidenceMissing");
+    texts.push(gunzipSync(body).toString("utf8"));
+  }
+  return parseTrailEvents(texts.join(""));
 }

@@ -6,12 +6,13 @@
 import { createHash } from "node:crypto";
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { ConflictError } from "../../domain/errors.js";
+import { isSafeEvidenceName } from "../../domain/evidence-name.js";
 import type { EvidenceObject, EvidenceStore } from "../../ports.js";
 import { awsErrorName, isNotFound, sdkErrorSummary, toResponderError } from "./aws-errors.js";
 import { INCIDENT_PREFIX } from "./s3-incident-store.js";
 
 export function evidenceKey(incidentId: string, name: string): string {
-  if (!/^[\w.-]+$/.test(name)) throw new Error(`unsafe evidence name: ${name}`);
+  if (!isSafeEvidenceName(name)) throw new Error(`unsafe evidence name: ${name}`);
   return `${INCIDENT_PREFIX}${incidentId}/evidence/${name}`;
 }
 

@@ -6,7 +6,9 @@ import { createHash } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ConflictError } from "../../domain/errors.js";
+import { isSafeEvidenceName } from "../../domain/evidence-name.js";
 import type { EvidenceObject, EvidenceStore } from "../../ports.js";
+
 
 export class FileEvidenceStore implements EvidenceStore {
   constructor(private readonly root: string) {}

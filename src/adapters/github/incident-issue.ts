@@ -1,0 +1,133 @@
+/**
+ * The GitHub issue opened in the repository that leaked the key: what happened, what was done, what
+ * the key did, and the change that stops it happening again (the plan, with the workflow diffs), as
+ * a checklist the team can work through. The key id is masked; raw IPs can be left out.
+ */
+import { maskAccessKeyId } from "../../domain/access-key.js";
+import type { Incident } from "../../domain/incident.js";
+import type { Findings } from "../../forensics/findings.js";
+
+export const ISSUE_LABEL = "leak-responder";
+const MAX_DIFF_CHARS = 20_000;
+
+export interface IssueContent {
+  title: string;
+  body: string;
+  labels: string[];
+}
+
+function fence(text: string, language = ""): string {
+  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const ticks = "`".repeat(longest + 1);
+  return `${ticks}${language}\n${text}\n${ticks}`;
+}
+
+/** Markdown-safe inline text from CloudTrail or configuration (no links, no HTML, no mentions). */
+function plain(text: string): string {
+  return text
+    .replace(/[<>[\]`|@]/g, (c) => `\\${c}`)
+    .replace(/\s+/g, " ")
+    .slice(0, 500);
+}
+
+export function incidentIssue(input: {
+  incident: Incident;
+  findings?: Findings;
+  diffs: Array<{ path: string; diff: string }>;
+  hideIps: boolean;
+}): IssueContent {
+  const { incident, findings, diffs, hideIps } = input;
+  const key = incident.accessKeyId ? maskAccessKeyId(incident.accessKeyId) : "an AWS access key";
+  const leak = incident.leakLocation;
+  const where = leak?.path
+    ? `\`${plain(leak.path)}${leak.startLine ? `:${leak.startLine}` : ""}\``
+    : "this repository";
+  const lines: string[] = [
+    `GitHub secret scanning found the AWS access key ${key} in ${where}${leak?.url ? ` ([view](${leak.url}))` : ""}.`,
+    "",
+    "## What was done",
+    "",
+  ];
+  for (const entry of incident.timeline.filter((e) =>
+    [
+      "key-deactivated",
+      "sessions-revoked",
+      "roles-revoked",
+      "alert-resolved",
+      "snapshot-taken",
+      "analyzed",
+      "planned",
+    ].includes(e.step),
+  )) {
+    lines.push(
+      `- ${entry.outcome === "done" ? "✅" : "⚠️"} ${entry.at.replace("T", " ").slice(0, 19)} UTC: ${plain(entry.detail)}`,
+    );
+  }
+  lines.push("", `Status: **${incident.status}**. ${plain(incident.summary)}`);
+  if (findings) {
+    lines.push("", "## What the key did", "", `**${findings.verdict}**: ${plain(findings.headline)}`, "");
+    for (const reason of findings.reasons.slice(0, 8)) lines.push(`- ${plain(reason)}`);
+    if (!hideIps && findings.addresses.length > 0) {
+      lines.push("", "| Source address | GitHub Actions | Calls | After the leak |", "|---|---|---|---|");
+      for (const a of findings.addresses.slice(0, 15)) {
+        lines.push(
+          `| \`${plain(a.address)}\` | ${a.githubActions === true ? "yes" : a.githubActions === false ? "no" : "unknown"} | ${a.calls} | ${a.afterLeak} |`,
+        );
+      }
+      if (findings.addresses.length > 15)
+        lines.push(`| … and ${findings.addresses.length - 15} more | | | |`);
+    }
+  }
+  if (incident.plan) {
+    lines.push(
+      "",
+      "## The fix: move this repository to GitHub Actions OIDC",
+      "",
+      plain(incident.plan.summary),
+    );
+    if (incident.plan.roles.length > 0)
+      lines.push("", `Roles planned: ${incident.plan.roles.map((r) => `\`${r}\``).join(", ")}.`);
+    let budget = MAX_DIFF_CHARS;
+    for (const { path, diff } of diffs) {
+      if (budget <= 0) {
+        lines.push("", `(More workflow changes in the plan: \`${path}\`.)`);
+        continue;
+      }
+      const shown =
+        diff.length > budget ? `${diff.slice(0, budget)}\n… (truncated; the full diff is in the plan)` : diff;
+      budget -= shown.length;
+      lines.push(
+        "",
+        `<details><summary><code>${plain(path)}</code></summary>`,
+        "",
+        fence(shown, "diff"),
+        "",
+        "</details>",
+      );
+    }
+    lines.push(
+      "",
+      `The full plan (trust and permission policies, CloudFormation and Terraform) is stored with the incident at \`${incident.plan.location}\` (AWS credentials needed).`,
+    );
+  }
+  lines.push(
+    "",
+    "## Checklist",
+    "",
+    "- [ ] Create the IAM OIDC provider for `token.actions.githubusercontent.com` (once per account)",
+    "- [ ] Create the role(s) from the plan beside the existing user",
+    "- [ ] Prove a role on a test branch with the plan's smoke-test workflow",
+    "- [ ] Switch one workflow at a time to the rewritten version",
+    "- [ ] Delete the `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` repository secrets",
+    `- [ ] After a week green: deactivate the user's remaining keys${incident.location?.userName ? ` (\`${incident.location.userName}\`)` : ""}`,
+    "- [ ] After another week: delete the user",
+    "- [ ] Remove the key from the repository's history if it is still there, and check other secrets in the same file",
+    "",
+    `<sub>Opened by leak-responder for incident \`${incident.id}\`. The leaked key was deactivated, never deleted.</sub>`,
+  );
+  return {
+    title: `Leaked AWS key ${key} ${incident.status === "failed" ? "NOT contained" : "contained"} (${incident.id})`,
+    body: lines.join("\n"),
+    labels: [ISSUE_LABEL, "security"],
+  };
+}

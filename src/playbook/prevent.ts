@@ -1,0 +1,119 @@
+/**
+ * Playbook step 7, Prevent: the OIDC migration plan for the repository that leaked the key, from its
+ * workflows, its settings and what the key actually did (the snapshot and the findings). The files
+ * are stored beside the evidence; the incident keeps a summary. It runs after forensics and never
+ * holds up containment.
+ */
+import type { Incident, PlanSummary } from "../domain/incident.js";
+import { stepDone } from "../domain/incident.js";
+import type { Findings } from "../forensics/findings.js";
+import type { TrailEvent } from "../forensics/trail-event.js";
+import {
+  type MigrationPlan,
+  type PlanRepository,
+  planMigration,
+  type WorkflowFile,
+} from "../oidc-plan/plan.js";
+import type { EvidenceStore, StoredIncident } from "../ports.js";
+import type { PlaybookDeps } from "./respond.js";
+import { storeOnce } from "./store-evidence.js";
+import { Timeline } from "./timeline.js";
+
+/** The repository as the plan needs it: settings and workflow files (GitHub's contents API). */
+export interface RepositoryReader {
+  load(
+    repository: string,
+    installationId?: number,
+  ): Promise<{
+    repository: PlanRepository;
+    workflows: WorkflowFile[];
+    skipped: Array<{ path: string; reason: string }>;
+  }>;
+}
+
+export interface PreventionDeps {
+  repositories: RepositoryReader;
+  evidence: EvidenceStore;
+}
+
+export const PLAN_PREFIX = "plan";
+
+export async function planPrevention(
+  stored: StoredIncident,
+  deps: PlaybookDeps & PreventionDeps,
+  context: { findings?: Findings; events?: TrailEvent[] },
+): Promise<{ stored: StoredIncident; plan?: MigrationPlan }> {
+  let { incident, etag } = stored;
+  if (!incident.repository || stepDone(incident, "planned")) return { stored };
+  const started = deps.clock.now();
+  const snapshot = await deps.repositories.load(incident.repository, incident.installationId);
+  const plan = await planMigration({
+    repository: snapshot.repository,
+    workflows: snapshot.workflows,
+    ...(incident.location?.accountId ? { accountId: incident.location.accountId } : {}),
+    ...(incident.location?.userName ? { userName: incident.location.userName } : {}),
+    ...(incident.accessKeyId ? { accessKeyId: incident.accessKeyId } : {}),
+    ...(context.events ? { events: context.events } : {}),
+    ...(context.findings ? { actionUses: context.findings.actions } : {}),
+    ...(incident.leakedAt ? { leakedAt: incident.leakedAt } : {}),
+    ...(incident.leakLocation?.path
+      ? {
+          leakLocations: [
+            {
+              path: incident.leakLocation.path,
+              ...(incident.leakLocation.startLine ? { startLine: incident.leakLocation.startLine } : {}),
+            },
+          ],
+        }
+      : {}),
+  });
+  for (const file of plan.files) {
+    await storeOnce(
+      deps.evidence,
+      incident.id,
+      `${PLAN_PREFIX}/${file.path}`,
+      Buffer.from(file.content),
+      contentType(file.path),
+    );
+  }
+  const summary: PlanSummary = {
+    summary: firstParagraph(plan.summary),
+    files: plan.files.map((f) => f.path),
+    roles: plan.roles.map((r) => r.name),
+    nothingToMigrate: plan.nothingToMigrate,
+    location: `incidents/${incident.id}/evidence/${PLAN_PREFIX}/`,
+  };
+  const timeline = new Timeline(deps.clock, incident.timeline);
+  const skipped = snapshot.skipped.length ? `; ${snapshot.skipped.length} workflow file(s) unreadable` : "";
+  timeline.record(
+    "planned",
+    "done",
+    plan.nothingToMigrate
+      ? `No static cloud credential found in ${snapshot.workflows.length} workflow(s)${skipped}`
+      : `${plan.findings.length} static credential use(s) in ${plan.workflows.filter((w) => w.changed).length} workflow(s); ${plan.roles.length} role(s) planned${skipped}`,
+    started,
+  );
+  const next: Incident = {
+    ...incident,
+    plan: summary,
+    warnings: [...incident.warnings, ...plan.warnings.map((w) => `Plan: ${w}`)],
+    timeline: timeline.entries,
+    updatedAt: deps.clock.now().toISOString(),
+  };
+  etag = await deps.incidents.update(next, etag);
+  incident = next;
+  return { stored: { incident, etag }, plan };
+}
+
+function contentType(path: string): string {
+  if (path.endsWith(".json")) return "application/json";
+  if (path.endsWith(".md")) return "text/markdown; charset=utf-8";
+  if (path.endsWith(".yml") || path.endsWith(".yaml")) return "application/yaml";
+  return "text/plain; charset=utf-8";
+}
+
+/** The plan's summary can be long; the incident and Slack get its first paragraph. */
+function firstParagraph(markdown: string): string {
+  const paragraph = markdown.split(/\n\s*\n/).find((p) => p.trim() && !p.trim().startsWith("#")) ?? markdown;
+  return paragraph.trim().slice(0, 600);
+}
