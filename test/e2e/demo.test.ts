@@ -93,6 +93,18 @@ describe("the demo story, end to end on the sandbox over real HTTP", () => {
     expect(policy.Statement?.[0]?.Effect).toBe("Deny");
     expect(summary.rolesRevoked).toEqual([world.history.assumedRoleArn]);
 
+    // Step 7-8: the plan rewrote the workflows, and the repository got one issue with the diffs.
+    expect(summary.planFiles).toEqual(expect.arrayContaining(["workflows/deploy.diff", "MIGRATION.md"]));
+    const issues = sandbox.state.repo(world.repository)?.issues ?? [];
+    expect(issues).toHaveLength(1);
+    const body = issues[0]?.body ?? "";
+    expect(body).toContain("```diff");
+    expect(body).toContain("aws-actions/configure-aws-credentials@v6");
+    expect(body).toContain("- [ ] Create the IAM OIDC provider");
+    expect(body).toContain(summary.accessKeyId.slice(-4));
+    expect(body).not.toContain(summary.accessKeyId);
+    expect(issues[0]?.title).toContain(summary.incidentId);
+
     // The manifest vouches for the stored bytes.
     const objects = sandbox.state.buckets.get(world.bucket);
     const prefix = `incidents/${summary.incidentId}/evidence/`;

@@ -14,6 +14,7 @@ export const SECRET_VARIABLES = [
   "GITHUB_APP_PRIVATE_KEY",
   "GITHUB_TOKEN",
   "SLACK_WEBHOOK_URL",
+  "SLACK_BOT_TOKEN",
 ] as const;
 
 const SUFFIX = "_SSM_PARAMETER";
