@@ -10,9 +10,14 @@ export interface Pacer {
   backOff(key: string, ms: number): void;
 }
 
+const WIDEN_STEP_MS = 25;
+const MAX_WIDEN_MS = 200;
+
 export class RegionPacer implements Pacer {
   readonly #intervalMs: number;
   readonly #next = new Map<string, number>();
+  /** Per key: widened a little after each throttle (arrival jitter there is larger than the margin). */
+  readonly #widened = new Map<string, number>();
 
   /**
    * `marginMs` widens each interval a little: requests leave on time but arrive with jitter, and a
@@ -31,12 +36,13 @@ export class RegionPacer implements Pacer {
     const now = this.now();
     const slot = Math.max(now, this.#next.get(key) ?? 0);
     // Reserve before waiting, so callers queue in order without a lock.
-    this.#next.set(key, slot + this.#intervalMs);
+    this.#next.set(key, slot + this.#intervalMs + (this.#widened.get(key) ?? 0));
     if (slot > now) await this.sleep(slot - now);
   }
 
   backOff(key: string, ms: number): void {
     this.#next.set(key, Math.max(this.#next.get(key) ?? 0, this.now() + ms));
+    this.#widened.set(key, Math.min((this.#widened.get(key) ?? 0) + WIDEN_STEP_MS, MAX_WIDEN_MS));
   }
 }
 

@@ -15,9 +15,9 @@ export const MAX_LOOKBACK_DAYS = 90;
 /** How many generations of minted keys to follow, and how many keys at most. */
 const MAX_PIVOT_DEPTH = 3;
 const MAX_KEYS = 50;
-/** Retries of one page after throttling or a 5xx, with doubling backoff (0.5 s, 1 s, 2 s...). */
-const PAGE_RETRIES = 6;
-const FIRST_BACKOFF_MS = 500;
+/** Retries of one page after throttling or a 5xx, with doubling backoff (0.25 s, 0.5 s, 1 s...). */
+const PAGE_RETRIES = 7;
+const FIRST_BACKOFF_MS = 250;
 
 export interface SnapshotWindow {
   startTime: Date;

@@ -53,21 +53,36 @@ export class AwsAccountIam implements AccountIam {
     }
   }
 
-  async denyOlderUserSessions(userName: string, cutoff: Date): Promise<string> {
+  denyOlderUserSessions(userName: string, cutoff: Date): Promise<string> {
+    const document = {
+      PolicyName: REVOKE_OLDER_SESSIONS_POLICY_NAME,
+      PolicyDocument: revokeOlderSessionsPolicy(cutoff),
+    };
+    return this.#revoke(
+      new PutUserPolicyCommand({ UserName: userName, ...document }),
+      `iam:PutUserPolicy on user ${userName}`,
+    );
+  }
+
+  denyOlderRoleSessions(roleName: string, cutoff: Date): Promise<string> {
+    const document = {
+      PolicyName: REVOKE_OLDER_SESSIONS_POLICY_NAME,
+      PolicyDocument: revokeOlderSessionsPolicy(cutoff),
+    };
+    return this.#revoke(
+      new PutRolePolicyCommand({ RoleName: roleName, ...document }),
+      `iam:PutRolePolicy on role ${roleName}`,
+    );
+  }
+
+  /** The deny-older-sessions inline policy, on a user or a role (facts.md). */
+  async #revoke(command: PutUserPolicyCommand | PutRolePolicyCommand, what: string): Promise<string> {
     try {
-      await this.iam.send(
-        new PutUserPolicyCommand({
-          UserName: userName,
-          PolicyName: REVOKE_OLDER_SESSIONS_POLICY_NAME,
-          PolicyDocument: revokeOlderSessionsPolicy(cutoff),
-        }),
-      );
+      // The SDK's send is overloaded per command type; both commands return nothing of use.
+      await (this.iam.send as (c: PutUserPolicyCommand | PutRolePolicyCommand) => Promise<unknown>)(command);
       return REVOKE_OLDER_SESSIONS_POLICY_NAME;
     } catch (error: unknown) {
-      throw toResponderError(
-        error,
-        `iam:PutUserPolicy (revoke sessions) for ${userName} in ${this.accountId}`,
-      );
+      throw toResponderError(error, `${what} (revoke sessions) in ${this.accountId}`);
     }
   }
 
@@ -85,24 +100,6 @@ export class AwsAccountIam implements AccountIam {
       return names;
     } catch (error: unknown) {
       throw toResponderError(error, `iam:ListAttachedUserPolicies for ${userName} in ${this.accountId}`);
-    }
-  }
-
-  async denyOlderRoleSessions(roleName: string, cutoff: Date): Promise<string> {
-    try {
-      await this.iam.send(
-        new PutRolePolicyCommand({
-          RoleName: roleName,
-          PolicyName: REVOKE_OLDER_SESSIONS_POLICY_NAME,
-          PolicyDocument: revokeOlderSessionsPolicy(cutoff),
-        }),
-      );
-      return REVOKE_OLDER_SESSIONS_POLICY_NAME;
-    } catch (error: unknown) {
-      throw toResponderError(
-        error,
-        `iam:PutRolePolicy (revoke sessions) on role ${roleName} in ${this.accountId}`,
-      );
     }
   }
 
