@@ -3,18 +3,14 @@
  * ports. The Lambda function, the CLI, the local server and the demo all build the responder here,
  * so they differ only in configuration (the sandbox is just other endpoints).
  */
-import { S3Client } from "@aws-sdk/client-s3";
 import { STSClient } from "@aws-sdk/client-sts";
 import { AwsKeyDirectory } from "./adapters/aws/account-access.js";
 import { awsClients } from "./adapters/aws/aws-clients.js";
-import { S3EvidenceStore } from "./adapters/aws/s3-evidence-store.js";
-import { S3IncidentStore } from "./adapters/aws/s3-incident-store.js";
 import { GitHubAlertSource } from "./adapters/github/alert-source.js";
 import { GitHubIssueTracker } from "./adapters/github/issue-tracker.js";
 import { githubClients } from "./adapters/github/octokit.js";
 import { GitHubRepositorySource } from "./adapters/github/repository-source.js";
-import { FileEvidenceStore } from "./adapters/local/file-evidence-store.js";
-import { FileIncidentStore } from "./adapters/local/file-incident-store.js";
+import { createStores } from "./adapters/incident-stores.js";
 import { LogNotifier } from "./adapters/local/log-notifier.js";
 import { SlackNotifier } from "./adapters/slack/slack-notifier.js";
 import type { Env, RespondConfig } from "./config.js";
@@ -79,17 +75,9 @@ export function createPlaybookDeps(
       })
     : undefined;
   const alerts = github ? new GitHubAlertSource(github) : noGitHub;
-  const s3 = config.store.kind === "s3" ? new S3Client({ region, maxAttempts: AWS_MAX_ATTEMPTS }) : undefined;
-  const incidents =
-    overrides.incidents ??
-    (s3 && config.store.kind === "s3"
-      ? new S3IncidentStore(s3, config.store.bucket)
-      : new FileIncidentStore(config.store.kind === "file" ? config.store.dir : ""));
-  const evidence =
-    overrides.evidence ??
-    (s3 && config.store.kind === "s3"
-      ? new S3EvidenceStore(s3, config.store.bucket)
-      : new FileEvidenceStore(config.store.kind === "file" ? config.store.dir : ""));
+  const stores = createStores(config.store, region, AWS_MAX_ATTEMPTS);
+  const incidents = overrides.incidents ?? stores.incidents;
+  const evidence = overrides.evidence ?? stores.evidence;
   const rangesFile = config.forensics.actionsRangesFile;
   const notifier =
     overrides.notifier ??

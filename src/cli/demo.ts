@@ -5,6 +5,8 @@
  * a person would check: the key's status, whether the minted session still works, the alert.
  */
 
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { alertPayload, deliverWebhook } from "../../sandbox/github-webhook.js";
@@ -45,6 +47,9 @@ export interface DemoSummary {
   planFiles: string[];
   /** Step 8: the issue opened in the repository. */
   githubIssue: string | null;
+  /** Step 8: the audit report as stored beside the evidence, and local copies to open. */
+  reportFiles: string[];
+  reportCopies: string[];
   timeline: Array<{ step: string; outcome: string; atMs: number; detail: string }>;
 }
 
@@ -76,7 +81,27 @@ function timelineOf(incident: Incident): DemoSummary["timeline"] {
   }));
 }
 
+const DEFAULT_REPORT_DIR = join(".leak-responder", "demo");
+
+/** Copies the stored report out of the sandbox so a person can open it (the sandbox ends with the demo). */
+async function copyReport(stack: LocalStack, incident: Incident, dir: string): Promise<string[]> {
+  const evidence = stack.deps.investigation?.evidence;
+  if (!evidence || !incident.report?.length) return [];
+  await mkdir(dir, { recursive: true });
+  const copies: string[] = [];
+  for (const file of incident.report) {
+    const body = await evidence.get(incident.id, file.name);
+    if (!body) continue;
+    const path = join(dir, file.name);
+    await writeFile(path, body);
+    copies.push(path);
+  }
+  return copies;
+}
+
 export interface DemoOptions {
+  /** Where local copies of the report go (default .leak-responder/demo). */
+  reportDir?: string;
   port?: number;
   /** Tests plant their own secret in the alert and read every log line. */
   world?: DemoWorldOptions;
@@ -138,6 +163,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
       planLocation: incident.plan ? `s3://${world.bucket}/${incident.plan.location}` : null,
       planFiles: incident.plan?.files ?? [],
       githubIssue: incident.githubIssue?.url ?? null,
+      reportFiles: (incident.report ?? []).map((f) => `s3://${world.bucket}/${f.key}`),
+      reportCopies: await copyReport(stack, incident, options.reportDir ?? DEFAULT_REPORT_DIR),
       timeline: timelineOf(incident),
     };
   } finally {
@@ -174,6 +201,9 @@ function print(summary: DemoSummary): void {
   const signals = Object.entries(summary.signalCounts).map(([category, n]) => `${category} ${n}`);
   console.log(`Signals:              ${signals.join(", ") || "none"}`);
   console.log(`GitHub issue:         ${summary.githubIssue ?? "none"}`);
+  console.log(
+    `Audit report:         ${summary.reportCopies.find((p) => p.endsWith(".html")) ?? "not written"} (open it in a browser)`,
+  );
   console.log(`OIDC plan:            ${summary.planFiles.length} files at ${summary.planLocation ?? "n/a"}`);
   for (const file of summary.planFiles) console.log(`                      ${file}`);
 }

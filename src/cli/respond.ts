@@ -3,7 +3,9 @@
  * somewhere GitHub cannot see (a log, a ticket, a chat). Uses the responder's configuration from
  * the environment (AWS credentials of the responder, MANAGED_ACCOUNT_IDS, SLACK_WEBHOOK_URL...).
  */
+
 import { parseArgs } from "node:util";
+import { DEFAULT_INCIDENT_DIR } from "../adapters/incident-stores.js";
 import { loadRespondConfig } from "../config.js";
 import { isAccessKeyId, maskAccessKeyId } from "../domain/access-key.js";
 import { InvalidInputError } from "../domain/errors.js";
@@ -59,7 +61,7 @@ export const respondCommand = {
     }
     const env: Record<string, string | undefined> = { ...process.env };
     if (values["dry-run"]) env.RESPONDER_MODE = "dry-run";
-    if (!env.INCIDENT_BUCKET && !env.INCIDENT_DIR) env.INCIDENT_DIR = ".leak-responder";
+    if (!env.INCIDENT_BUCKET && !env.INCIDENT_DIR) env.INCIDENT_DIR = DEFAULT_INCIDENT_DIR;
     const config = loadRespondConfig(env, { github: "optional" });
     const log = createLogger("respond-cli");
     const deps = createPlaybookDeps(config, log, env);

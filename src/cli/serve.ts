@@ -4,9 +4,11 @@
  * function answers; only the transport differs. `--sandbox` starts the embedded sandbox and points
  * every client in this process at it, so nothing reaches real AWS, GitHub or Slack.
  */
+
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
+import { DEFAULT_INCIDENT_DIR } from "../adapters/incident-stores.js";
 import { type JobHandler, MemoryJobQueue } from "../adapters/local/memory-queue.js";
 import { type IntakeConfig, loadIntakeConfig, loadRespondConfig } from "../config.js";
 import { errorMessage } from "../domain/errors.js";
@@ -246,7 +248,7 @@ export const serveCommand = {
     const config = loadIntakeConfig(process.env);
     const log = createLogger("serve");
     const env: Record<string, string | undefined> = { ...process.env };
-    if (!env.INCIDENT_BUCKET && !env.INCIDENT_DIR) env.INCIDENT_DIR = ".leak-responder";
+    if (!env.INCIDENT_BUCKET && !env.INCIDENT_DIR) env.INCIDENT_DIR = DEFAULT_INCIDENT_DIR;
     const respondConfig = loadRespondConfig(env);
     const deps = createPlaybookDeps(respondConfig, log, env);
     const server = await startLocalServer({

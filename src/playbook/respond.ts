@@ -32,6 +32,9 @@ import type {
   Notifier,
   StoredIncident,
 } from "../ports.js";
+import { loadReportInput } from "../report/load-report.js";
+import { buildReport } from "../report/report-model.js";
+import { storeReport } from "../report/store-report.js";
 import { resolutionComment } from "./close-alert.js";
 import { containKey } from "./contain.js";
 import { identifyKey } from "./identify.js";
@@ -562,6 +565,30 @@ async function finish(
         t.record("issue-opened", "failed", errorMessage(error), started);
         if (!(error instanceof TransientFailure))
           draft.warnings.push(`No issue could be opened in the repository: ${errorMessage(error)}`);
+      });
+    }
+  }
+
+  // Step 8: the audit report, written once beside the evidence (read back from what is stored).
+  if (deps.investigation && contained && retryable.length === 0 && !stepDone(incident, "report-written")) {
+    const started = deps.clock.now();
+    const evidence = deps.investigation.evidence;
+    try {
+      const loaded = await loadReportInput({ incidents: deps.incidents, evidence }, incident.id);
+      const files = await storeReport(
+        evidence,
+        buildReport({ ...loaded, generatedAt: deps.clock.now().toISOString() }),
+      );
+      await save((t, draft) => {
+        draft.report = files.map(({ name, key, sha256, bytes }) => ({ name, key, sha256, bytes }));
+        t.record("report-written", "done", `Audit report: ${files.map((f) => f.name).join(", ")}`, started);
+      });
+    } catch (error: unknown) {
+      if (error instanceof TransientFailure && !options.finalAttempt) retryable.push(error);
+      await save((t, draft) => {
+        t.record("report-written", "failed", errorMessage(error), started);
+        if (!(error instanceof TransientFailure))
+          draft.warnings.push(`The audit report could not be written: ${errorMessage(error)}`);
       });
     }
   }

@@ -1,4 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { runDemo } from "../../src/cli/demo.js";
@@ -7,8 +10,9 @@ import { MemoryLog } from "../../src/logger.js";
 
 describe("the demo story, end to end on the sandbox over real HTTP", () => {
   it("contains the member-account key through intake, queue and playbook, and reports it", async () => {
-    const summary = await runDemo();
+    const summary = await runDemo({ reportDir: mkdtempSync(join(tmpdir(), "demo-report-")) });
     expect(summary.webhookStatus).toBe(202);
+    expect(summary.reportCopies.map((p) => p.split(".").pop()).sort()).toEqual(["html", "json", "md"]);
     expect(summary.status).toBe("contained");
     expect(summary.accessKeyId).toMatch(/^AKIA[A-Z2-7]{16}$/);
     expect(summary.user).toBe("ci-deploy");
@@ -36,6 +40,7 @@ describe("the demo story, end to end on the sandbox over real HTTP", () => {
     const queued: string[] = [];
     const captured: string[] = [];
     const summary = await runDemo({
+      reportDir: mkdtempSync(join(tmpdir(), "demo-report-")),
       log,
       world: { alertSecret: (key) => `${key.accessKeyId}\n${planted}` },
       beforeDelivery: (stack) => {
@@ -62,7 +67,9 @@ describe("the demo story, end to end on the sandbox over real HTTP", () => {
       },
     });
     expect(summary.status).toBe("contained");
-    const everything = [log.text(), ...queued, ...captured, JSON.stringify(summary)].join("\n");
+    const reports = summary.reportCopies.map((path) => readFileSync(path, "utf8"));
+    expect(reports).toHaveLength(3);
+    const everything = [log.text(), ...queued, ...captured, ...reports, JSON.stringify(summary)].join("\n");
     expect(queued).toHaveLength(1);
     expect(captured.some((text) => text.includes("incident"))).toBe(true);
     expect(everything).not.toContain(planted);
@@ -71,6 +78,7 @@ describe("the demo story, end to end on the sandbox over real HTTP", () => {
   it("preserves and judges the history: pivot followed, role sessions revoked, evidence hashes match, verdict compromised", async () => {
     let stack: LocalStack | undefined;
     const summary = await runDemo({
+      reportDir: mkdtempSync(join(tmpdir(), "demo-report-")),
       beforeDelivery: (running) => {
         stack = running;
       },
