@@ -51,7 +51,9 @@ export async function benchSnapshot(events = 10_000, regionCount = 17): Promise<
     const busiest = Math.max(...regions.map((r) => snapshot.events.filter((e) => e.awsRegion === r).length));
     const pages = Math.ceil(busiest / LOOKUP_PAGE_SIZE);
     const floorMs = (pages / 2) * 1000;
-    const throttles = sandbox.state.callsTo("cloudtrail", "LookupEvents").filter((c) => c.status === 400).length;
+    const throttles = sandbox.state
+      .callsTo("cloudtrail", "LookupEvents")
+      .filter((c) => c.status === 400).length;
     if (snapshot.events.length !== events || !snapshot.complete) {
       throw new Error(`bench: snapshot captured ${snapshot.events.length} of ${events} events`);
     }

@@ -13,7 +13,10 @@ export function fakeAccessKeyId(prefix: "AKIA" | "ASIA" = "AKIA"): string {
 }
 
 export function fakeSecretAccessKey(): string {
-  return randomBytes(30).toString("base64").replace(/[^A-Za-z0-9]/g, "x").slice(0, 40);
+  return randomBytes(30)
+    .toString("base64")
+    .replace(/[^A-Za-z0-9]/g, "x")
+    .slice(0, 40);
 }
 
 export function fakeSessionToken(): string {

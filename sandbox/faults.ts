@@ -28,7 +28,9 @@ export class Faults {
 
   /** Adds `ms` of latency to matching calls (every call when no service is given). */
   setLatency(ms: number, where: { service?: string; operation?: string } = {}): void {
-    this.#latency = this.#latency.filter((l) => l.service !== where.service || l.operation !== where.operation);
+    this.#latency = this.#latency.filter(
+      (l) => l.service !== where.service || l.operation !== where.operation,
+    );
     if (ms > 0) this.#latency.push({ ...where, ms });
   }
 
@@ -40,7 +42,10 @@ export class Faults {
   latencyFor(service: string, operation: string): number {
     let ms = 0;
     for (const l of this.#latency) {
-      if ((l.service === undefined || l.service === service) && (l.operation === undefined || l.operation === operation)) {
+      if (
+        (l.service === undefined || l.service === service) &&
+        (l.operation === undefined || l.operation === operation)
+      ) {
         ms = Math.max(ms, l.ms);
       }
     }

@@ -41,7 +41,11 @@ export interface SandboxService {
   readonly name: string;
   /** The operation the request asks for (for faults, latency and the call log). */
   operation(request: SandboxRequest): string;
-  handle(request: SandboxRequest, operation: string, state: SandboxState): Promise<SandboxResponse> | SandboxResponse;
+  handle(
+    request: SandboxRequest,
+    operation: string,
+    state: SandboxState,
+  ): Promise<SandboxResponse> | SandboxResponse;
   /** How this service says "no" for an injected fault. */
   faultError(kind: Exclude<FaultKind, "timeout">, operation: string): SandboxError;
   render(error: SandboxError, operation: string): SandboxResponse;

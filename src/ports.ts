@@ -161,8 +161,15 @@ export interface JobQueue {
 /** Issues in the affected repository (step 8: tell the people who own the code). */
 export interface IssueTracker {
   /** An open or closed issue carrying `marker` in its title, if one exists (so a retry never opens two). */
-  findIssue(ref: AlertRef, label: string, marker: string): Promise<{ number: number; url: string } | undefined>;
-  openIssue(ref: AlertRef, issue: { title: string; body: string; labels: string[] }): Promise<{ number: number; url: string }>;
+  findIssue(
+    ref: AlertRef,
+    label: string,
+    marker: string,
+  ): Promise<{ number: number; url: string } | undefined>;
+  openIssue(
+    ref: AlertRef,
+    issue: { title: string; body: string; labels: string[] },
+  ): Promise<{ number: number; url: string }>;
 }
 
 export interface Clock {

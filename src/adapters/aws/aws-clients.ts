@@ -51,7 +51,12 @@ export function awsClients(options: { maxAttempts: number }): AwsClients {
     // One attempt: the snapshot paces LookupEvents and backs off itself (facts.md: 2 TPS per region);
     // the SDK's own quick retries would jump that queue and draw more throttling.
     cloudTrail: (region, credentials) =>
-      cached("cloudtrail", region, credentials, () => new CloudTrailClient({ ...config(region, credentials), maxAttempts: 1 })),
+      cached(
+        "cloudtrail",
+        region,
+        credentials,
+        () => new CloudTrailClient({ ...config(region, credentials), maxAttempts: 1 }),
+      ),
     ec2: (region, credentials) =>
       cached("ec2", region, credentials, () => new EC2Client(config(region, credentials))),
   };

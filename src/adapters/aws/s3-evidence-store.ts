@@ -22,7 +22,12 @@ export class S3EvidenceStore implements EvidenceStore {
     private readonly bucket: string,
   ) {}
 
-  async putOnce(incidentId: string, name: string, body: Buffer, contentType: string): Promise<EvidenceObject> {
+  async putOnce(
+    incidentId: string,
+    name: string,
+    body: Buffer,
+    contentType: string,
+  ): Promise<EvidenceObject> {
     const key = evidenceKey(incidentId, name);
     const sha256 = createHash("sha256").update(body).digest("hex");
     try {
@@ -51,7 +56,9 @@ export class S3EvidenceStore implements EvidenceStore {
 
   async get(incidentId: string, name: string): Promise<Buffer | undefined> {
     try {
-      const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: evidenceKey(incidentId, name) }));
+      const out = await this.s3.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: evidenceKey(incidentId, name) }),
+      );
       const bytes = await out.Body?.transformToByteArray();
       return bytes ? Buffer.from(bytes) : Buffer.alloc(0);
     } catch (error: unknown) {

@@ -9,14 +9,14 @@ import { ConflictError } from "../../domain/errors.js";
 import { isSafeEvidenceName } from "../../domain/evidence-name.js";
 import type { EvidenceObject, EvidenceStore } from "../../ports.js";
 
-
 export class FileEvidenceStore implements EvidenceStore {
   constructor(private readonly root: string) {}
 
   #path(incidentId: string, name: string): string {
-    if (!/^[\w.-]+$/.test(incidentId) || !/^[\w.-]+$/.test(name))
+    if (!/^[\w.-]+$/.test(incidentId) || !isSafeEvidenceName(name)) {
       throw new Error(`unsafe evidence path: ${name}`);
-    return join(this.root, "incidents", incidentId, "evidence", name);
+    }
+    return join(this.root, "incidents", incidentId, "evidence", ...name.split("/"));
   }
 
   async putOnce(incidentId: string, name: string, body: Buffer): Promise<EvidenceObject> {
