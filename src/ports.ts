@@ -132,7 +132,8 @@ export interface IncidentStore {
   list(): Promise<string[]>;
 }
 
-export type NotificationKind = "contained" | "failed" | "escalated" | "not-ours" | "dry-run";
+/** "partial": the key is deactivated but something a person must finish by hand failed (sessions, say). */
+export type NotificationKind = "contained" | "partial" | "failed" | "escalated" | "not-ours" | "dry-run";
 
 /** Where a message went, so a follow-up can reply in its thread (bot token mode). */
 export interface NotificationReceipt {

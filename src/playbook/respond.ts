@@ -337,7 +337,7 @@ function assemble(base: Incident, outcome: Outcome, timeline: Timeline, deps: Pl
 
 const KIND: Record<IncidentStatus, NotificationKind> = {
   contained: "contained",
-  "contained-with-warnings": "contained",
+  "contained-with-warnings": "partial",
   escalated: "escalated",
   "not-ours": "not-ours",
   "dry-run": "dry-run",
@@ -439,36 +439,54 @@ async function finish(
   };
 
   const contained = incident.status === "contained" || incident.status === "contained-with-warnings";
-  if (ref && contained && !stepDone(incident, "alert-resolved")) {
-    const started = deps.clock.now();
-    try {
-      await deps.alerts.resolveAlert(ref, resolutionComment(incident));
-      await save((t) => t.record("alert-resolved", "done", "GitHub alert resolved as revoked", started));
-    } catch (error: unknown) {
-      if (isRetryable(error)) retryable.push(error);
-      await save((t, draft) => {
-        t.record("alert-resolved", "failed", errorMessage(error), started);
-        draft.warnings.push(`The GitHub alert was not resolved: ${errorMessage(error)}`);
-      });
-    }
+  // Step 4: resolve the alert and tell the owners, side by side: the first message waits for nothing
+  // (design.md: post it at once), not even GitHub's retries.
+  const settle = <T>(work: () => Promise<T>) =>
+    work().then(
+      (value) => ({ ok: true as const, value, endedAt: deps.clock.now() }),
+      (error: unknown) => ({ ok: false as const, error, endedAt: deps.clock.now() }),
+    );
+  const started = deps.clock.now();
+  const resolveNow = Boolean(ref) && contained && !stepDone(incident, "alert-resolved");
+  const notifyNow = !stepDone(incident, "notified");
+  const [resolved, notified] = await Promise.all([
+    resolveNow && ref ? settle(() => deps.alerts.resolveAlert(ref, resolutionComment(incident))) : undefined,
+    notifyNow ? settle(() => deps.notifier.notify(incident, KIND[incident.status])) : undefined,
+  ]);
+  if (resolved && !resolved.ok && isRetryable(resolved.error)) retryable.push(resolved.error);
+  if (notified && !notified.ok) {
+    retryable.push(notified.error);
+    deps.log.error("notification failed", { error: errorMessage(notified.error), status: incident.status });
   }
-
-  if (!stepDone(incident, "notified")) {
-    const started = deps.clock.now();
-    try {
-      const receipt = await deps.notifier.notify(incident, KIND[incident.status]);
-      await save((t, draft) => {
-        t.record("notified", "done", `Owners notified (${KIND[incident.status]})`, started);
-        if (receipt?.ts)
+  if (resolved || notified) {
+    await save((t, draft) => {
+      if (resolved?.ok)
+        t.recordAt("alert-resolved", "done", "GitHub alert resolved as revoked", resolved.endedAt, started);
+      else if (resolved) {
+        t.recordAt("alert-resolved", "failed", errorMessage(resolved.error), resolved.endedAt, started);
+        // A retry may still resolve it: only a failure that will not be retried is a standing warning.
+        if (!isRetryable(resolved.error) || options.finalAttempt) {
+          draft.warnings.push(`The GitHub alert was not resolved: ${errorMessage(resolved.error)}`);
+        }
+      }
+      if (notified?.ok) {
+        t.recordAt(
+          "notified",
+          "done",
+          `Owners notified (${KIND[incident.status]})`,
+          notified.endedAt,
+          started,
+        );
+        const receipt = notified.value;
+        if (receipt?.ts) {
           draft.notifications = {
             slack: { ...(receipt.channel ? { channel: receipt.channel } : {}), ts: receipt.ts },
           };
-      });
-    } catch (error: unknown) {
-      retryable.push(error);
-      await save((t) => t.record("notified", "failed", errorMessage(error), started));
-      deps.log.error("notification failed", { error: errorMessage(error), status: incident.status });
-    }
+        }
+      } else if (notified) {
+        t.recordAt("notified", "failed", errorMessage(notified.error), notified.endedAt, started);
+      }
+    });
   }
 
   let findings: Findings | undefined;

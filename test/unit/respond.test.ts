@@ -267,6 +267,8 @@ describe("respondToAlert: when it cannot or must not contain", () => {
     expect(incident.status).toBe("contained-with-warnings");
     expect(incident.warnings.join(" ")).toMatch(/NOT revoked/);
     expect(w.iam.keys.get(w.accessKeyId)?.status).toBe("Inactive");
+    // Sessions still valid for up to 36 hours: the loud message, not the reassuring one.
+    expect(w.notifier.sent.map((n) => n.kind)).toEqual(["partial"]);
   });
 
   it("fails loudly when the alert holds no AWS key id", async () => {

@@ -62,7 +62,11 @@ class FakeActivity implements ActivityLog {
   async enabledRegions(): Promise<string[]> {
     return this.regions;
   }
-  async lookupByAccessKey(input: { region: string; accessKeyId: string; nextToken?: string }): Promise<TrailPage> {
+  async lookupByAccessKey(input: {
+    region: string;
+    accessKeyId: string;
+    nextToken?: string;
+  }): Promise<TrailPage> {
     this.calls.push({ region: input.region, accessKeyId: input.accessKeyId, at: this.clock() });
     const failure = this.failures.get(input.region)?.shift();
     if (failure) throw failure;
@@ -81,7 +85,9 @@ describe("takeSnapshot", () => {
     const time = virtualTime();
     const key = fakeAccessKeyId();
     const regions = ["us-east-1", "eu-west-1", "ap-south-1"];
-    const events = regions.flatMap((region, r) => Array.from({ length: 120 + r * 60 }, (_, i) => event(key, region, i)));
+    const events = regions.flatMap((region, r) =>
+      Array.from({ length: 120 + r * 60 }, (_, i) => event(key, region, i)),
+    );
     const activity = new FakeActivity(new Map([[key, events]]), time.now);
     const snapshot = await takeSnapshot({
       activity,
@@ -95,10 +101,12 @@ describe("takeSnapshot", () => {
     expect(snapshot.events.map((e) => e.eventId).sort()).toEqual(events.map((e) => e.eventId).sort());
     for (const region of regions) {
       const times = activity.calls.filter((c) => c.region === region).map((c) => c.at);
-      for (let i = 1; i < times.length; i++) expect((times[i] ?? 0) - (times[i - 1] ?? 0)).toBeGreaterThanOrEqual(500);
+      for (let i = 1; i < times.length; i++)
+        expect((times[i] ?? 0) - (times[i - 1] ?? 0)).toBeGreaterThanOrEqual(500);
     }
     // The slowest region (ap-south-1: 240 events = 5 pages) sets the floor: 4 intervals of 500 ms.
-    const elapsed = Math.max(...activity.calls.map((c) => c.at)) - Math.min(...activity.calls.map((c) => c.at));
+    const elapsed =
+      Math.max(...activity.calls.map((c) => c.at)) - Math.min(...activity.calls.map((c) => c.at));
     expect(elapsed).toBe(2000);
   });
 
@@ -130,7 +138,10 @@ describe("takeSnapshot", () => {
           }),
         ],
       ],
-      [second, [event(second, "eu-west-1", 3, { eventName: "RunInstances", eventSource: "ec2.amazonaws.com" })]],
+      [
+        second,
+        [event(second, "eu-west-1", 3, { eventName: "RunInstances", eventSource: "ec2.amazonaws.com" })],
+      ],
     ]);
     const activity = new FakeActivity(events, time.now, ["us-east-1", "eu-west-1"]);
     const snapshot = await takeSnapshot({
@@ -142,13 +153,19 @@ describe("takeSnapshot", () => {
     });
     expect(snapshot.accessKeyIds).toEqual([key, minted, second]);
     expect(snapshot.rolesAssumed).toEqual([roleArn]);
-    expect(snapshot.events.map((e) => e.eventName)).toEqual(["GetSessionToken", "AssumeRole", "RunInstances"]);
+    expect(snapshot.events.map((e) => e.eventName)).toEqual([
+      "GetSessionToken",
+      "AssumeRole",
+      "RunInstances",
+    ]);
   });
 
   it("absorbs throttling (no missing events) and names a region that fails for good as incomplete", async () => {
     const time = virtualTime();
     const key = fakeAccessKeyId();
-    const events = ["us-east-1", "eu-west-1"].flatMap((region) => Array.from({ length: 70 }, (_, i) => event(key, region, i)));
+    const events = ["us-east-1", "eu-west-1"].flatMap((region) =>
+      Array.from({ length: 70 }, (_, i) => event(key, region, i)),
+    );
     const activity = new FakeActivity(new Map([[key, events]]), time.now);
     activity.failures.set("us-east-1", [
       new TransientFailure("ThrottlingException", "ThrottlingException"),
@@ -171,7 +188,9 @@ describe("takeSnapshot", () => {
   it("stops at the deadline with a checkpoint, and continuing from it loses and repeats nothing", async () => {
     const time = virtualTime();
     const key = fakeAccessKeyId();
-    const events = ["us-east-1", "eu-west-1"].flatMap((region) => Array.from({ length: 400 }, (_, i) => event(key, region, i)));
+    const events = ["us-east-1", "eu-west-1"].flatMap((region) =>
+      Array.from({ length: 400 }, (_, i) => event(key, region, i)),
+    );
     const activity = new FakeActivity(new Map([[key, events]]), time.now);
     const realNow = Date.now;
     Date.now = time.now;
@@ -188,7 +207,11 @@ describe("takeSnapshot", () => {
       expect(first.complete).toBe(false);
       expect(first.checkpoint?.pending.length).toBe(2);
       expect(first.incompleteRegions).toEqual([]);
-      const rest = await continueSnapshot({ ...input, deadline: time.now() + 60_000 }, first.checkpoint, first);
+      const rest = await continueSnapshot(
+        { ...input, deadline: time.now() + 60_000 },
+        first.checkpoint,
+        first,
+      );
       expect(rest.complete).toBe(true);
       expect(rest.events).toHaveLength(800);
       expect(new Set(rest.events.map((e) => e.eventId)).size).toBe(800);
@@ -201,7 +224,11 @@ describe("takeSnapshot", () => {
 describe("snapshotWindow", () => {
   it("looks back 7 days before the leak by default, never past 90 days, and ends at containment + grace or now", () => {
     const now = new Date("2026-11-26T02:10:00Z");
-    const w = snapshotWindow({ leakedAt: new Date("2026-11-26T01:00:00Z"), containedAt: new Date("2026-11-26T02:00:00Z"), now });
+    const w = snapshotWindow({
+      leakedAt: new Date("2026-11-26T01:00:00Z"),
+      containedAt: new Date("2026-11-26T02:00:00Z"),
+      now,
+    });
     expect(w.startTime.toISOString()).toBe("2026-11-19T01:00:00.000Z");
     expect(w.endTime.toISOString()).toBe("2026-11-26T02:10:00.000Z");
     const long = snapshotWindow({ leakedAt: now, containedAt: now, now, lookbackDays: 400 });

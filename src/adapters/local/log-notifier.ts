@@ -10,7 +10,7 @@ export class LogNotifier implements Notifier {
   constructor(private readonly log: Log) {}
 
   async notify(incident: Incident, kind: NotificationKind): Promise<NotificationReceipt | undefined> {
-    const loud = kind === "failed" || kind === "escalated";
+    const loud = kind === "failed" || kind === "escalated" || kind === "partial";
     const write = loud ? this.log.error.bind(this.log) : this.log.warn.bind(this.log);
     write(`leaked key ${kind}: ${incident.summary}`, { incidentId: incident.id, status: incident.status });
     return undefined;

@@ -11,6 +11,7 @@ import { type Blocks, escapeMrkdwn, fitMessage } from "./slack-limits.js";
 
 const SEVERITY: Record<NotificationKind, string> = {
   contained: "High (contained)",
+  partial: "CRITICAL: finish by hand now",
   failed: "CRITICAL: act now",
   escalated: "CRITICAL: act now",
   "not-ours": "Medium",
@@ -19,6 +20,7 @@ const SEVERITY: Record<NotificationKind, string> = {
 
 const HEADLINE: Record<NotificationKind, string> = {
   contained: ":white_check_mark: Leaked AWS key contained",
+  partial: ":rotating_light: ACTION NEEDED: leaked AWS key deactivated, but not everything could be done",
   failed: ":rotating_light: ACTION NEEDED: leaked AWS key NOT contained",
   escalated: ":rotating_light: ACTION NEEDED: leaked AWS key left active (escalated)",
   "not-ours": ":warning: Leaked AWS key from an account we do not manage",
@@ -32,6 +34,11 @@ function whatToDoNow(incident: Incident, kind: NotificationKind): string | undef
   // The key id stays masked in Slack; the command finds it by its last four characters.
   const keyId = `$(aws iam list-access-keys --user-name ${user} --query "AccessKeyMetadata[?ends_with(AccessKeyId,'${last4}')].AccessKeyId" --output text)`;
   switch (kind) {
+    case "partial":
+      return [
+        "*Finish this now, by hand:* the key is deactivated, but these did not happen:",
+        ...incident.warnings.map((w) => `• ${escapeMrkdwn(w)}`),
+      ].join("\n");
     case "failed":
       return [
         "*Do this now, by hand:*",
@@ -110,7 +117,7 @@ export function incidentMessage(
   if (done.length > 0) blocks.push({ type: "section", text: { type: "mrkdwn", text: done.join("\n") } });
   const todo = whatToDoNow(incident, kind);
   if (todo) blocks.push({ type: "section", text: { type: "mrkdwn", text: todo } });
-  if (incident.warnings.length > 0) {
+  if (incident.warnings.length > 0 && kind !== "partial") {
     blocks.push({
       type: "section",
       text: {
@@ -124,7 +131,7 @@ export function incidentMessage(
     elements: [
       {
         type: "mrkdwn",
-        text: `Incident \`${incident.id}\` · ${kind === "contained" ? "still running: the CloudTrail snapshot in every region, the findings and the OIDC plan; a follow-up comes when they are done" : "see the incident record"}`,
+        text: `Incident \`${incident.id}\` · ${kind === "contained" || kind === "partial" ? "still running: the CloudTrail snapshot in every region, the findings and the OIDC plan; a follow-up comes when they are done" : "see the incident record"}`,
       },
     ],
   });
