@@ -13,10 +13,10 @@ import type { AlertRef, StoredIncident } from "../ports.js";
 import { loadReportInput } from "../report/load-report.js";
 import { buildReport } from "../report/report-model.js";
 import { storeReport } from "../report/store-report.js";
+import { incidentSaver } from "./incident-saver.js";
 import { investigate, readEvents, readFindings } from "./investigate.js";
 import { PLAN_PREFIX, planPrevention } from "./prevent.js";
 import type { PlaybookDeps, RespondOptions } from "./respond.js";
-import { Timeline } from "./timeline.js";
 
 /** Runs on a contained incident only (respond.ts checks), after the first message. */
 export async function afterContainment(
@@ -27,14 +27,13 @@ export async function afterContainment(
 ): Promise<{ stored: StoredIncident; retryable: unknown[] }> {
   let { incident, etag } = stored;
   const retryable: unknown[] = [];
-  const save = async (mutate: (timeline: Timeline, draft: Incident) => void) => {
-    const timeline = new Timeline(deps.clock, incident.timeline);
-    const draft: Incident = { ...incident, warnings: [...incident.warnings] };
-    mutate(timeline, draft);
-    const next = { ...draft, timeline: timeline.entries, updatedAt: deps.clock.now().toISOString() };
-    etag = await deps.incidents.update(next, etag);
-    incident = next;
-  };
+  const save = incidentSaver(
+    deps,
+    () => ({ incident, etag }),
+    (next) => {
+      ({ incident, etag } = next);
+    },
+  );
 
   let findings: Findings | undefined;
   let events: TrailEvent[] | undefined;

@@ -16,10 +16,10 @@ import { parseTrailEvents } from "../forensics/parse-trail.js";
 import type { Pacer } from "../forensics/region-pacer.js";
 import type { TrailEvent } from "../forensics/trail-event.js";
 import type { EvidenceStore, StoredIncident } from "../ports.js";
+import { incidentSaver } from "./incident-saver.js";
 import type { PlaybookDeps } from "./respond.js";
 import { continueSnapshot, type Snapshot, snapshotWindow, takeSnapshot } from "./snapshot.js";
 import { storeOnce } from "./store-evidence.js";
-import { Timeline } from "./timeline.js";
 
 export interface ForensicsSettings {
   lookbackDays: number;
@@ -70,14 +70,13 @@ export async function investigate(
   if (!contained || !accountId || !containedAt || !incident.accessKeyId || stepDone(incident, "analyzed")) {
     return { stored };
   }
-  const save = async (mutate: (timeline: Timeline, draft: Incident) => void) => {
-    const timeline = new Timeline(deps.clock, incident.timeline);
-    const draft: Incident = { ...incident, warnings: [...incident.warnings] };
-    mutate(timeline, draft);
-    const next = { ...draft, timeline: timeline.entries, updatedAt: deps.clock.now().toISOString() };
-    etag = await deps.incidents.update(next, etag);
-    incident = next;
-  };
+  const save = incidentSaver(
+    deps,
+    () => ({ incident, etag }),
+    (next) => {
+      ({ incident, etag } = next);
+    },
+  );
 
   // facts.md/issue: the leak time is the commit time of the first location, else the alert's time.
   const commitSha = incident.leakLocation?.commitSha;

@@ -32,6 +32,7 @@ import type {
 import { resolutionComment } from "./close-alert.js";
 import { containKey } from "./contain.js";
 import { identifyKey } from "./identify.js";
+import { incidentSaver } from "./incident-saver.js";
 import type { InvestigationDeps } from "./investigate.js";
 import { locateKey } from "./locate.js";
 import type { PreventionDeps } from "./prevent.js";
@@ -423,14 +424,13 @@ async function finish(
 ): Promise<Incident> {
   let { incident, etag } = stored;
   const retryable: unknown[] = [];
-  const save = async (mutate: (timeline: Timeline, draft: Incident) => void) => {
-    const timeline = new Timeline(deps.clock, incident.timeline);
-    const draft: Incident = { ...incident, warnings: [...incident.warnings] };
-    mutate(timeline, draft);
-    const next = { ...draft, timeline: timeline.entries, updatedAt: deps.clock.now().toISOString() };
-    etag = await deps.incidents.update(next, etag);
-    incident = next;
-  };
+  const save = incidentSaver(
+    deps,
+    () => ({ incident, etag }),
+    (next) => {
+      ({ incident, etag } = next);
+    },
+  );
 
   const contained = incident.status === "contained" || incident.status === "contained-with-warnings";
   // Step 4: resolve the alert and tell the owners, side by side: the first message waits for nothing
