@@ -100,6 +100,10 @@ async function copyReport(stack: LocalStack, incident: Incident, dir: string): P
 }
 
 export interface DemoOptions {
+  /** Configuration on top of the demo's (RESPONDER_MODE=dry-run, PROTECTED_USERS=..., say). */
+  env?: Record<string, string>;
+  /** Deliver the same alert this many more times (GitHub redeliveries, a reopened alert). */
+  redeliveries?: number;
   /** Where local copies of the report go (default .leak-responder/demo). */
   reportDir?: string;
   port?: number;
@@ -116,6 +120,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
     log,
     port: options.port ?? 0,
     ...(options.world ? { world: options.world } : {}),
+    ...(options.env ? { env: options.env } : {}),
   });
   try {
     const { sandbox, world } = stack;
@@ -130,8 +135,18 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
       "secret_scanning_alert",
       alertPayload(repo, world.leaked.alert.number, "created"),
     );
+    // GitHub redelivers (and an alert can be reopened): the same alert again, new delivery ids.
+    for (let i = 0; i < (options.redeliveries ?? 0); i++) {
+      await deliverWebhook(
+        stack.server.webhookUrl,
+        world.webhookSecret,
+        "secret_scanning_alert",
+        alertPayload(repo, world.leaked.alert.number, i % 2 === 0 ? "created" : "reopened"),
+      );
+    }
     await stack.server.queue.drain();
-    const result = stack.results.at(-1);
+    // The first result is the delivery that did the work; later ones found it done.
+    const result = stack.results.find((r) => !r.duplicate) ?? stack.results.at(-1);
     if (!result) {
       const dead = stack.server.queue.deadLetters.at(-1);
       throw new Error(

@@ -92,6 +92,12 @@ export interface Incident {
   githubIssue?: { number: number; url: string };
   /** The audit report's files. */
   report?: EvidenceFile[];
+  /**
+   * Which delivery is running the incident's remaining steps, until when. Another delivery of the
+   * same alert that finds a live lease only records itself: two workers never both resolve the
+   * alert or send the message. The owner's own retry (same delivery id) carries on.
+   */
+  lease?: { owner: string; until: string };
   /** Where the first message went (Slack thread for the follow-up). */
   notifications?: { slack?: { channel?: string; ts?: string } };
   warnings: string[];

@@ -4,7 +4,7 @@
  * are stored beside the evidence; the incident keeps a summary. It runs after forensics and never
  * holds up containment.
  */
-import type { Incident, PlanSummary } from "../domain/incident.js";
+import type { PlanSummary } from "../domain/incident.js";
 import { stepDone } from "../domain/incident.js";
 import type { Findings } from "../forensics/findings.js";
 import type { TrailEvent } from "../forensics/trail-event.js";
@@ -15,9 +15,9 @@ import {
   type WorkflowFile,
 } from "../oidc-plan/plan.js";
 import type { EvidenceStore, StoredIncident } from "../ports.js";
+import { incidentSaver } from "./incident-saver.js";
 import type { PlaybookDeps } from "./respond.js";
 import { storeOnce } from "./store-evidence.js";
-import { Timeline } from "./timeline.js";
 
 /** The repository as the plan needs it: settings and workflow files (GitHub's contents API). */
 export interface RepositoryReader {
@@ -83,25 +83,26 @@ export async function planPrevention(
     nothingToMigrate: plan.nothingToMigrate,
     location: `incidents/${incident.id}/evidence/${PLAN_PREFIX}/`,
   };
-  const timeline = new Timeline(deps.clock, incident.timeline);
   const skipped = snapshot.skipped.length ? `; ${snapshot.skipped.length} workflow file(s) unreadable` : "";
-  timeline.record(
-    "planned",
-    "done",
-    plan.nothingToMigrate
-      ? `No static cloud credential found in ${snapshot.workflows.length} workflow(s)${skipped}`
-      : `${plan.findings.length} static credential use(s) in ${plan.workflows.filter((w) => w.changed).length} workflow(s); ${plan.roles.length} role(s) planned${skipped}`,
-    started,
+  const save = incidentSaver(
+    deps,
+    () => ({ incident, etag }),
+    (next) => {
+      ({ incident, etag } = next);
+    },
   );
-  const next: Incident = {
-    ...incident,
-    plan: summary,
-    warnings: [...incident.warnings, ...plan.warnings.map((w) => `Plan: ${w}`)],
-    timeline: timeline.entries,
-    updatedAt: deps.clock.now().toISOString(),
-  };
-  etag = await deps.incidents.update(next, etag);
-  incident = next;
+  await save((timeline, draft) => {
+    draft.plan = summary;
+    draft.warnings.push(...plan.warnings.map((w) => `Plan: ${w}`));
+    timeline.record(
+      "planned",
+      "done",
+      plan.nothingToMigrate
+        ? `No static cloud credential found in ${snapshot.workflows.length} workflow(s)${skipped}`
+        : `${plan.findings.length} static credential use(s) in ${plan.workflows.filter((w) => w.changed).length} workflow(s); ${plan.roles.length} role(s) planned${skipped}`,
+      started,
+    );
+  });
   return { stored: { incident, etag }, plan };
 }
 

@@ -361,7 +361,8 @@ async function persistAndFinish(
 ): Promise<RespondResult> {
   const timeline = new Timeline(deps.clock, incident.timeline);
   timeline.record("incident-recorded", "done", previous ? "Failed incident retried" : "Incident created");
-  let record: Incident = { ...incident, timeline: timeline.entries };
+  const owner = incident.deliveryIds.at(-1) ?? "unknown";
+  let record: Incident = { ...incident, timeline: timeline.entries, lease: lease(owner, deps) };
   if (previous) {
     record = {
       ...record,
@@ -379,9 +380,7 @@ async function persistAndFinish(
     if (!(error instanceof ConflictError)) throw error;
     // Another delivery won the race and owns the incident: containment was idempotent, the rest is theirs.
     deps.log.info("incident already recorded by a concurrent delivery");
-    const winner = await deps.incidents.get(record.id);
-    if (!winner) throw error;
-    return { incident: winner.incident, duplicate: true };
+    return { incident: await noteDelivery(record.id, owner, deps), duplicate: true };
   }
   deps.log.info("incident recorded", { status: record.status });
   return { incident: await finish({ incident: record, etag }, deps, ref, options), duplicate: false };
@@ -396,7 +395,61 @@ async function resume(
   options: RespondOptions,
 ): Promise<Incident> {
   let current = stored;
-  if (!current.incident.deliveryIds.includes(deliveryId)) {
+  for (let attempt = 0; attempt < CONFLICT_RETRIES; attempt++) {
+    const held = current.incident.lease;
+    if (held && held.owner !== deliveryId && Date.parse(held.until) > deps.clock.now().getTime()) {
+      // Another delivery is finishing this incident right now: record this one, repeat nothing.
+      deps.log.info("duplicate delivery while another runs the incident", { owner: held.owner });
+      return noteDelivery(current.incident.id, deliveryId, deps, current);
+    }
+    const timeline = new Timeline(deps.clock, current.incident.timeline);
+    const known = current.incident.deliveryIds.includes(deliveryId);
+    if (!known)
+      timeline.record(
+        "delivery-duplicate",
+        "skipped",
+        `Delivery ${deliveryId}: already handled, nothing repeated`,
+      );
+    const incident: Incident = {
+      ...current.incident,
+      deliveryIds: known ? current.incident.deliveryIds : [...current.incident.deliveryIds, deliveryId],
+      timeline: timeline.entries,
+      lease: lease(deliveryId, deps),
+      updatedAt: deps.clock.now().toISOString(),
+    };
+    try {
+      current = { incident, etag: await deps.incidents.update(incident, current.etag) };
+    } catch (error: unknown) {
+      if (!(error instanceof ConflictError)) throw error;
+      const reread = await deps.incidents.get(current.incident.id);
+      if (!reread) throw error;
+      current = reread;
+      continue;
+    }
+    deps.log.info("duplicate delivery: finishing what is left", { status: current.incident.status });
+    return finish(current, deps, ref, options);
+  }
+  throw new ConflictError(`Incident ${stored.incident.id} kept changing under this delivery`);
+}
+
+/** Long enough for the longest invocation (respond times out at 5 minutes), short enough to recover. */
+const LEASE_MS = 15 * 60_000;
+const CONFLICT_RETRIES = 5;
+
+function lease(owner: string, deps: PlaybookDeps): { owner: string; until: string } {
+  return { owner, until: new Date(deps.clock.now().getTime() + LEASE_MS).toISOString() };
+}
+
+/** Adds a delivery id to the incident (nothing else), retrying when a concurrent writer got there first. */
+async function noteDelivery(
+  id: string,
+  deliveryId: string,
+  deps: PlaybookDeps,
+  known?: StoredIncident,
+): Promise<Incident> {
+  let current = known ?? (await deps.incidents.get(id));
+  for (let attempt = 0; current && attempt < CONFLICT_RETRIES; attempt++) {
+    if (current.incident.deliveryIds.includes(deliveryId)) return current.incident;
     const timeline = new Timeline(deps.clock, current.incident.timeline);
     timeline.record(
       "delivery-duplicate",
@@ -409,10 +462,16 @@ async function resume(
       timeline: timeline.entries,
       updatedAt: deps.clock.now().toISOString(),
     };
-    current = { incident, etag: await deps.incidents.update(incident, current.etag) };
+    try {
+      await deps.incidents.update(incident, current.etag);
+      return incident;
+    } catch (error: unknown) {
+      if (!(error instanceof ConflictError)) throw error;
+      current = await deps.incidents.get(id);
+    }
   }
-  deps.log.info("duplicate delivery: incident already handled", { status: current.incident.status });
-  return finish(current, deps, ref, options);
+  if (!current) throw new ConflictError(`Incident ${id} vanished while recording delivery ${deliveryId}`);
+  return current.incident;
 }
 
 /** Steps after containment, each recorded once as done: resolve the alert, notify. */
@@ -490,6 +549,13 @@ async function finish(
     const after = await afterContainment({ incident, etag }, deps, ref, options);
     ({ incident, etag } = after.stored);
     retryable.push(...after.retryable);
+  }
+
+  if (retryable.length === 0 || options.finalAttempt) {
+    // Done (or given up): another delivery may run the incident again from here.
+    await save((_t, draft) => {
+      delete draft.lease;
+    });
   }
 
   if (retryable.length > 0 && !options.finalAttempt) {
