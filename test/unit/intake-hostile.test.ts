@@ -74,8 +74,13 @@ const CORPUS: Array<{ name: string; request: () => WebhookRequest; status: numbe
     name: "truncated signature",
     request: () => {
       const r = delivery(alert(), { secret: SECRET });
-      r.headers["x-hub-signature-256"] = String(r.headers["x-hub-signature-256"]).slice(0, 40);
-      return r;
+      return {
+        ...r,
+        headers: {
+          ...r.headers,
+          "x-hub-signature-256": String(r.headers["x-hub-signature-256"]).slice(0, 40),
+        },
+      };
     },
     status: 401,
   },
@@ -83,8 +88,10 @@ const CORPUS: Array<{ name: string; request: () => WebhookRequest; status: numbe
     name: "signature with trailing junk",
     request: () => {
       const r = delivery(alert(), { secret: SECRET });
-      r.headers["x-hub-signature-256"] = `${String(r.headers["x-hub-signature-256"])}00`;
-      return r;
+      return {
+        ...r,
+        headers: { ...r.headers, "x-hub-signature-256": `${String(r.headers["x-hub-signature-256"])}00` },
+      };
     },
     status: 401,
   },
@@ -102,8 +109,13 @@ const CORPUS: Array<{ name: string; request: () => WebhookRequest; status: numbe
     name: "two signature headers (joined by the proxy)",
     request: () => {
       const r = delivery(alert(), { secret: SECRET });
-      r.headers["x-hub-signature-256"] = `${String(r.headers["x-hub-signature-256"])}, sha256=00`;
-      return r;
+      return {
+        ...r,
+        headers: {
+          ...r.headers,
+          "x-hub-signature-256": `${String(r.headers["x-hub-signature-256"])}, sha256=00`,
+        },
+      };
     },
     status: 401,
   },
