@@ -15,6 +15,7 @@ import {
   TransientFailure,
 } from "../domain/errors.js";
 import { type Incident, type IncidentStatus, type StepName, stepDone } from "../domain/incident.js";
+import { isAwsQuarantinePolicy } from "../domain/revoke-sessions-policy.js";
 import { withoutUndefined } from "../domain/without-undefined.js";
 import type { Log } from "../logger.js";
 import type {
@@ -254,7 +255,7 @@ async function contain(accessKeyId: string, deps: PlaybookDeps, timeline: Timeli
       warnings: [],
       location,
       containment: {
-        quarantinePolicies: quarantine.filter((p) => p.startsWith("AWSCompromisedKeyQuarantine")),
+        quarantinePolicies: quarantine.filter(isAwsQuarantinePolicy),
       },
     };
   }

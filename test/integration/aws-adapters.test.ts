@@ -14,7 +14,7 @@ import { AwsKeyDirectory } from "../../src/adapters/aws/account-access.js";
 import type { AwsClients, TemporaryCredentials } from "../../src/adapters/aws/aws-clients.js";
 import { S3IncidentStore } from "../../src/adapters/aws/s3-incident-store.js";
 import { ConflictError, PermanentFailure } from "../../src/domain/errors.js";
-import type { Incident } from "../../src/domain/incident.js";
+import { minimalIncident } from "../support/fakes.js";
 
 const sandbox = new Sandbox({ services: [stsService, iamService, s3Service] });
 let world: DemoWorld;
@@ -145,19 +145,7 @@ describe("AwsKeyDirectory against the sandbox's STS and IAM (real SDK clients)",
 });
 
 describe("S3IncidentStore against the sandbox's S3 (conditional writes)", () => {
-  const incident = (id: string, summary: string): Incident => ({
-    id,
-    version: 1,
-    source: "manual",
-    status: "contained",
-    summary,
-    deliveryIds: [],
-    mode: "enforce",
-    warnings: [],
-    timeline: [],
-    createdAt: "2026-11-26T02:00:00.000Z",
-    updatedAt: "2026-11-26T02:00:00.000Z",
-  });
+  const incident = minimalIncident;
 
   it("creates once, refuses a second create, updates only from the ETag it read, and lists", async () => {
     const store = new S3IncidentStore(clients().s3, world.bucket);

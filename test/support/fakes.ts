@@ -185,3 +185,20 @@ export function settings(overrides: Partial<ResponderSettings> = {}): ResponderS
 }
 
 export { MemoryLog };
+
+/** The smallest valid incident, for store contract tests. */
+export function minimalIncident(id: string, summary: string): Incident {
+  return {
+    id,
+    version: 1,
+    source: "manual",
+    status: "contained",
+    summary,
+    deliveryIds: [],
+    mode: "enforce",
+    warnings: [],
+    timeline: [],
+    createdAt: "2026-11-26T02:00:00.000Z",
+    updatedAt: "2026-11-26T02:00:00.000Z",
+  };
+}

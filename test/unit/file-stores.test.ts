@@ -6,21 +6,9 @@ import { describe, expect, it } from "vitest";
 import { FileEvidenceStore } from "../../src/adapters/local/file-evidence-store.js";
 import { FileIncidentStore } from "../../src/adapters/local/file-incident-store.js";
 import { ConflictError } from "../../src/domain/errors.js";
-import type { Incident } from "../../src/domain/incident.js";
+import { minimalIncident } from "../support/fakes.js";
 
-const incident = (summary: string): Incident => ({
-  id: "gh__acme__api__9",
-  version: 1,
-  source: "manual",
-  status: "contained",
-  summary,
-  deliveryIds: [],
-  mode: "enforce",
-  warnings: [],
-  timeline: [],
-  createdAt: "2026-11-26T02:00:00.000Z",
-  updatedAt: "2026-11-26T02:00:00.000Z",
-});
+const incident = (summary: string) => minimalIncident("gh__acme__api__9", summary);
 
 describe("the local stores keep the S3 stores' contract", () => {
   it("incidents: created once, updated only from the ETag read", async () => {
