@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 import { DEFAULT_INCIDENT_DIR } from "../adapters/incident-stores.js";
 import { type JobHandler, MemoryJobQueue } from "../adapters/local/memory-queue.js";
 import { type IntakeConfig, loadIntakeConfig, loadRespondConfig } from "../config.js";
-import { errorMessage } from "../domain/errors.js";
+import { ConfigError, errorMessage } from "../domain/errors.js";
 import { handleWebhook, type WebhookResponse } from "../intake/intake.js";
 import { createLogger, type Log } from "../logger.js";
 import { respondToAlert } from "../playbook/respond.js";
@@ -34,6 +34,42 @@ export interface LocalServerOptions {
   onJob?: JobHandler;
   /** The in-process queue to use; one with default redelivery settings when absent. */
   queue?: MemoryJobQueue;
+  /** How long a slow or stalled client may hold a connection; see `DEFAULT_SERVER_LIMITS`. */
+  limits?: Partial<ServerLimits>;
+}
+
+/**
+ * What keeps slow clients (slowloris, slow POST, a body that never ends) from tying the server up.
+ * In AWS, API Gateway buffers the whole request before the intake runs; `serve` faces clients itself.
+ */
+export interface ServerLimits {
+  /** From the first byte of a request to the end of its headers; then Node answers 408 and closes. */
+  headersTimeoutMs: number;
+  /**
+   * From the end of the headers to the end of the body; then 408 (413 if it was already too large)
+   * and the connection is closed. GitHub gives up on a delivery after 10 s anyway (facts.md).
+   */
+  bodyTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open between requests. */
+  keepAliveTimeoutMs: number;
+  /** Headers beyond this count are dropped (GitHub sends about 15; forwarders add some). */
+  maxHeadersCount: number;
+}
+
+export const DEFAULT_SERVER_LIMITS: Readonly<ServerLimits> = {
+  headersTimeoutMs: 10_000,
+  bodyTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000,
+  maxHeadersCount: 100,
+};
+
+function serverLimits(overrides: Partial<ServerLimits> = {}): ServerLimits {
+  const limits = { ...DEFAULT_SERVER_LIMITS, ...overrides };
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(value) || value <= 0)
+      throw new ConfigError(`startLocalServer: limits.${name} must be a positive whole number`);
+  }
+  return limits;
 }
 
 export interface LocalServer {
@@ -57,19 +93,62 @@ function sendJson(res: ServerResponse, status: number, body: Record<string, stri
   send(res, { status, headers: { "content-type": JSON_TYPE, ...headers }, body: JSON.stringify(body) });
 }
 
+type BodyRead =
+  | { outcome: "complete"; body: Buffer }
+  /** Over the size limit: buffered no further, drained until the end or the deadline. */
+  | { outcome: "too-large"; bytes: number }
+  /** The deadline passed before the body ended. */
+  | { outcome: "timeout"; bytes: number }
+  /** The client went away (or the connection was reset) before the body ended. */
+  | { outcome: "aborted"; bytes: number };
+
 /**
- * The body, or undefined when it exceeds the limit. An oversized body is read to the end and dropped
- * (memory stays bounded) so the client gets its 413 instead of a reset connection.
+ * Reads the body within `deadlineMs`, buffering at most `limit` bytes. Never rejects: every way a
+ * body can fail to arrive is an outcome, so a client that vanishes mid-body is neither a crash nor an
+ * unhandled rejection. Only a body that ended as declared (`req.complete`) counts as complete, so an
+ * incomplete one can never reach the signature check, let alone the queue.
+ *
+ * An oversized body is drained rather than cut off so the client reads its 413 instead of a reset
+ * connection; the deadline bounds how long that can take.
  */
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const bytes = chunk as Buffer;
-    size += bytes.length;
-    if (size <= limit) chunks.push(bytes);
-  }
-  return size > limit ? undefined : Buffer.concat(chunks, size);
+function readBody(req: IncomingMessage, limit: number, deadlineMs: number): Promise<BodyRead> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const settle = (result: BodyRead): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      chunks.length = 0;
+      resolve(result);
+    };
+    const timer = setTimeout(
+      () =>
+        settle(size > limit ? { outcome: "too-large", bytes: size } : { outcome: "timeout", bytes: size }),
+      deadlineMs,
+    );
+    req.on("data", (chunk: Buffer) => {
+      if (settled) return;
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+      else chunks.length = 0;
+    });
+    req.on("end", () => {
+      if (size > limit) settle({ outcome: "too-large", bytes: size });
+      else if (!req.complete) settle({ outcome: "aborted", bytes: size });
+      else settle({ outcome: "complete", body: Buffer.concat(chunks, size) });
+    });
+    // Listeners stay attached after settling: an 'error' with no listener would throw.
+    req.on("error", () => settle({ outcome: "aborted", bytes: size }));
+    req.on("close", () => settle({ outcome: "aborted", bytes: size }));
+  });
+}
+
+/** The declared Content-Length, when there is one (chunked bodies have none). */
+function declaredLength(req: IncomingMessage): number | undefined {
+  const raw = req.headers["content-length"];
+  return raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : undefined;
 }
 
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
@@ -82,14 +161,34 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       log.info("job received (no consumer configured: logged only)", { job, ...delivery });
     });
   const deps = { config: options.config, queue, log, clock };
+  const limits = serverLimits(options.limits);
+  const maxBodyBytes = options.config.maxBodyBytes;
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      log.error("local server: request failed", { error: errorMessage(error) });
-      if (!res.headersSent) sendJson(res, 500, { error: "internal error" });
-      else res.destroy();
-    });
-  });
+  // Node's own limits are the backstop for what never reaches the handler (headers that never end, a
+  // connection that sends nothing); the body deadline in `readBody` answers first, in JSON. Node only
+  // looks for expired requests every `connectionsCheckingInterval` (30 s by default): far too coarse.
+  const requestTimeout = limits.headersTimeoutMs + limits.bodyTimeoutMs;
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: Math.min(
+        1_000,
+        Math.max(10, Math.floor(Math.min(limits.headersTimeoutMs, limits.bodyTimeoutMs) / 4)),
+      ),
+    },
+    (req, res) => {
+      handle(req, res).catch((error: unknown) => {
+        log.error("local server: request failed", { error: errorMessage(error) });
+        if (!res.headersSent) sendJson(res, 500, { error: "internal error" });
+        else res.destroy();
+      });
+    },
+  );
+  server.maxHeadersCount = limits.maxHeadersCount;
+  // A socket silent for this long is destroyed whatever it is doing (Node's default is never).
+  server.timeout = requestTimeout;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = req.method ?? "GET";
@@ -104,12 +203,31 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       req.resume();
       return sendJson(res, 404, { error: "not found" });
     }
-    const body = await readBody(req, options.config.maxBodyBytes);
-    if (body === undefined) {
-      log.warn("webhook refused: body too large", { limit: options.config.maxBodyBytes });
-      return sendJson(res, 413, { error: "payload too large" });
+    // After any of these refusals the rest of the request is not worth reading: close the connection.
+    const close = { connection: "close" };
+    const declared = declaredLength(req);
+    if (declared !== undefined && declared > maxBodyBytes) {
+      log.warn("webhook refused: declared body too large", { bytes: declared, limit: maxBodyBytes });
+      return sendJson(res, 413, { error: "payload too large" }, close);
     }
-    send(res, await handleWebhook({ method, headers: req.headers, body }, deps));
+    const read = await readBody(req, maxBodyBytes, limits.bodyTimeoutMs);
+    switch (read.outcome) {
+      case "too-large":
+        log.warn("webhook refused: body too large", { bytes: read.bytes, limit: maxBodyBytes });
+        return sendJson(res, 413, { error: "payload too large" }, close);
+      case "timeout":
+        log.warn("webhook refused: body not received in time", {
+          bytes: read.bytes,
+          limitMs: limits.bodyTimeoutMs,
+        });
+        return sendJson(res, 408, { error: "request body not received in time" }, close);
+      case "aborted":
+        // Nobody is left to answer; nothing was verified, parsed or queued.
+        log.warn("webhook dropped: client went away before the body ended", { bytes: read.bytes });
+        return;
+      case "complete":
+        return send(res, await handleWebhook({ method, headers: req.headers, body: read.body }, deps));
+    }
   }
 
   await new Promise<void>((resolve, reject) => {
