@@ -6,11 +6,13 @@ import { benchBundles } from "./bundles.js";
 import { benchContainment } from "./containment.js";
 import { benchIntake } from "./intake.js";
 import { benchSnapshot } from "./snapshot.js";
+import { benchStorm } from "./storm.js";
 
 const SECTIONS: Array<[string, () => Promise<Record<string, number>>]> = [
   ["intake", benchIntake],
   ["containment", benchContainment],
   ["snapshot", () => benchSnapshot()],
+  ["storm", benchStorm],
   ["bundles", benchBundles],
 ];
 

@@ -18,9 +18,17 @@ interface ActiveRule extends FaultRule {
   remaining: number;
 }
 
+/** How long a "timeout" fault holds a request: far past any client's timeout (5 s by default). */
+export const DEFAULT_HANG_MS = 30_000;
+
 export class Faults {
   #rules: ActiveRule[] = [];
   #latency: Array<{ service?: string; operation?: string; ms: number }> = [];
+  /**
+   * A "timeout" fault holds the request this long, or until the client gives up, whichever is first;
+   * then a 500 (if anyone still listens). Keep it several times the clients' timeout.
+   */
+  hangMs = DEFAULT_HANG_MS;
 
   inject(rule: FaultRule): void {
     this.#rules.push({ ...rule, remaining: rule.times ?? Number.POSITIVE_INFINITY });

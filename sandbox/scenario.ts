@@ -68,6 +68,8 @@ export interface DemoWorldOptions {
   userName?: string;
   /** What the alert's `secret` holds (defaults to the key id and its secret half, as a pair). */
   alertSecret?: (key: AccessKeyRecord) => string;
+  /** The GitHub App's RSA key pair (PEM): tests that build many worlds generate one, it is slow. */
+  appKeyPair?: { publicKeyPem: string; privateKeyPem: string };
 }
 
 export function seedDemoWorld(sandbox: Sandbox, options: DemoWorldOptions = {}): DemoWorld {
@@ -115,9 +117,9 @@ export function seedDemoWorld(sandbox: Sandbox, options: DemoWorldOptions = {}):
   });
   const minted = history.minted;
 
-  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const appKeys = options.appKeyPair ?? demoAppKeyPair();
   const appId = state.nextNumericId();
-  state.githubApps.set(appId, { publicKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString() });
+  state.githubApps.set(appId, { publicKeyPem: appKeys.publicKeyPem });
   const installationId = state.nextNumericId();
   const repository = options.repository ?? "acme/payments-api";
   const commitSha = randomBytes(20).toString("hex");
@@ -166,7 +168,7 @@ export function seedDemoWorld(sandbox: Sandbox, options: DemoWorldOptions = {}):
     memberRoleName,
     repository,
     installationId,
-    app: { appId, privateKeyPem: privateKey.export({ type: "pkcs8", format: "pem" }).toString() },
+    app: { appId, privateKeyPem: appKeys.privateKeyPem },
     leaked: { userName, accountId: keyAccount, key, alert },
     mintedSession: {
       accessKeyId: minted.accessKeyId,
@@ -176,6 +178,15 @@ export function seedDemoWorld(sandbox: Sandbox, options: DemoWorldOptions = {}):
     bucket,
     webhookSecret: randomBytes(24).toString("base64url"),
     history: history.demo,
+  };
+}
+
+/** A fresh RSA key pair for the demo's GitHub App (the App signs its JWTs with it). */
+export function demoAppKeyPair(): { publicKeyPem: string; privateKeyPem: string } {
+  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  return {
+    publicKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString(),
+    privateKeyPem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
   };
 }
 
@@ -323,7 +334,7 @@ export function demoEnv(
 }
 
 /** The demo repository's workflows: static keys the OIDC plan must migrate (secret names only). */
-const DEMO_WORKFLOWS: Record<string, string> = {
+export const DEMO_WORKFLOWS: Record<string, string> = {
   ".github/workflows/deploy.yml": `name: Deploy
 on:
   push:

@@ -8,12 +8,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type FaultKind, Faults } from "./faults.js";
+import { CallFreeze, type FreezeMatch } from "./freeze.js";
 import { SandboxError, type SandboxRequest, type SandboxResponse, type SandboxService } from "./service.js";
 import { SandboxState } from "./state.js";
 
 const SIGV4 = /Credential=([A-Z0-9]+)\/\d{8}\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request/;
-/** A hung request is answered after this long (clients time out well before). */
-const TIMEOUT_FAULT_MS = 30_000;
+/** nginx's status for a request the client closed before the answer: how an abandoned hang is recorded. */
+export const CLIENT_CLOSED_REQUEST = 499;
 
 export interface SandboxOptions {
   state?: SandboxState;
@@ -28,6 +29,7 @@ export class Sandbox {
   #server: Server | undefined;
   #url = "";
   readonly #hung = new Set<ServerResponse>();
+  #freeze: CallFreeze | undefined;
 
   constructor(options: SandboxOptions) {
     this.state = options.state ?? new SandboxState();
@@ -88,6 +90,12 @@ export class Sandbox {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
+  /** Crash tests: answer the n-th matching call, then hold every later request (see freeze.ts). */
+  freezeAfter(match: FreezeMatch): CallFreeze {
+    this.#freeze = new CallFreeze(match);
+    return this.#freeze;
+  }
+
   async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const startedAt = Date.now();
     const chunks: Buffer[] = [];
@@ -101,6 +109,10 @@ export class Sandbox {
     const service = this.#route(request);
     if (!service) {
       this.#send(res, { status: 404, body: "sandbox: no service for this request" });
+      return;
+    }
+    if (this.#freeze && !(await this.#freeze.admit())) {
+      res.destroy();
       return;
     }
     let operation = "unknown";
@@ -119,9 +131,20 @@ export class Sandbox {
       const fault = this.faults.take(service.name, operation);
       if (fault === "timeout") {
         this.#hung.add(res);
-        await sleep(TIMEOUT_FAULT_MS);
+        const abandoned = await hang(res, this.faults.hangMs);
         this.#hung.delete(res);
-        if (res.destroyed) return;
+        if (abandoned || res.destroyed) {
+          // The client timed out and hung up: the call is recorded as the failure it was.
+          this.state.recordCall({
+            service: service.name,
+            operation,
+            status: CLIENT_CLOSED_REQUEST,
+            startedAt,
+            endedAt: Date.now(),
+            ...(request.caller ? { accountId: request.caller.accountId, callerArn: request.caller.arn } : {}),
+          });
+          return;
+        }
         throw faultError("server-error", operation, request);
       }
       if (fault) throw faultError(fault, operation, request);
@@ -133,14 +156,19 @@ export class Sandbox {
           : new SandboxError(500, "InternalFailure", error instanceof Error ? error.message : String(error));
       response = service.render(sandboxError, operation);
     }
-    this.state.recordCall({
+    const call = {
       service: service.name,
       operation,
       status: response.status,
       startedAt,
       endedAt: Date.now(),
       ...(request.caller ? { accountId: request.caller.accountId, callerArn: request.caller.arn } : {}),
-    });
+    };
+    this.state.recordCall(call);
+    if (this.#freeze && !(await this.#freeze.answer(call))) {
+      res.destroy();
+      return;
+    }
     this.#send(res, response);
   }
 
@@ -181,6 +209,21 @@ function credentialUsable(state: SandboxState, caller: SandboxRequest["caller"])
     return key?.status === "Active";
   }
   return true;
+}
+
+/** Holds a request for `ms`; resolves early, with true, when the client closes it first. */
+function hang(res: ServerResponse, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const closed = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    const timer = setTimeout(() => {
+      res.off("close", closed);
+      resolve(false);
+    }, ms);
+    res.once("close", closed);
+  });
 }
 
 function sleep(ms: number): Promise<void> {

@@ -2,9 +2,15 @@
  * Slack, as the responder uses it: an incoming webhook (POST /slack/webhook...) answering "ok" or a
  * plain-text error (invalid_payload, no_text...), and the Web API's chat.postMessage
  * (POST /slack/api/chat.postMessage) with a bot token, answering `{ok, channel, ts}` or
- * `{ok: false, error}`, threads included. Every accepted message is recorded for tests.
+ * `{ok: false, error}`, threads included, and the read methods conversations.history and
+ * conversations.replies (slack-history.ts). Every accepted message is recorded for tests.
+ *
+ * When `state.slackRateLimit` is set, each channel takes about one message a second with a short
+ * burst, as Slack documents for both ways of posting; beyond it Slack answers HTTP 429 with a
+ * Retry-After header in whole seconds, and the refusal is counted in `state.slackRefusals`.
  */
 import { SandboxError, type SandboxRequest, type SandboxResponse, type SandboxService } from "./service.js";
+import { conversationsHistory, conversationsReplies } from "./slack-history.js";
 import type { SandboxState } from "./state.js";
 
 function text(status: number, body: string, headers: Record<string, string> = {}): SandboxResponse {
@@ -22,13 +28,42 @@ function json(body: unknown, headers: Record<string, string> = {}): SandboxRespo
 /** Slack's Web API errors are HTTP 200 with ok:false (429 for rate limits). */
 class SlackApiError extends SandboxError {}
 
+/** HTTP 429 from the posting limit, with the seconds to wait. */
+class SlackRateLimited extends SandboxError {
+  constructor(
+    code: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(429, code, code);
+  }
+}
+
+/**
+ * The posting limit: a token bucket per channel. A refused message takes no token, so a client
+ * that waits Retry-After gets through; Retry-After is at least 1 (Slack sends whole seconds).
+ */
+function admit(state: SandboxState, channelKey: string, path: string, code: string): void {
+  const limit = state.slackRateLimit;
+  if (!limit) return;
+  const now = Date.now();
+  const bucket = state.slackBuckets.get(channelKey) ?? { tokens: limit.burst, at: now };
+  const tokens = Math.min(limit.burst, bucket.tokens + (now - bucket.at) / limit.intervalMs);
+  if (tokens < 1) {
+    state.slackBuckets.set(channelKey, { tokens, at: now });
+    const retryAfterSeconds = Math.max(1, Math.ceil(((1 - tokens) * limit.intervalMs) / 1000));
+    state.slackRefusals.push({ at: new Date(now), channelKey, path, retryAfterSeconds });
+    throw new SlackRateLimited(code, retryAfterSeconds);
+  }
+  state.slackBuckets.set(channelKey, { tokens: tokens - 1, at: now });
+}
+
 function parse(request: SandboxRequest): Record<string, unknown> {
   const raw = request.body.toString("utf8");
   const type = String(request.headers["content-type"] ?? "");
   if (type.includes("application/x-www-form-urlencoded")) {
     const form = Object.fromEntries(new URLSearchParams(raw));
     const out: Record<string, unknown> = { ...form };
-    for (const key of ["blocks", "attachments"]) {
+    for (const key of ["blocks", "attachments", "metadata"]) {
       const value = form[key];
       if (typeof value === "string") {
         try {
@@ -66,12 +101,15 @@ function postMessage(request: SandboxRequest, state: SandboxState): SandboxRespo
   validate(message, true);
   const channel = typeof message.channel === "string" ? message.channel : "";
   if (!channel) throw new SlackApiError(200, "channel_not_found", "channel_not_found");
+  // Slack's Web API names this error "ratelimited" (the webhook says "rate_limited").
+  admit(state, channel, request.url.pathname, "ratelimited");
   const ts = `${Math.floor(Date.now() / 1000)}.${String(state.slackMessages.length + 1).padStart(6, "0")}`;
   state.slackMessages.push({
     receivedAt: new Date(),
     path: request.url.pathname,
     payload: message,
     raw: JSON.stringify(message),
+    channelKey: channel,
     channel,
     ts,
     ...(typeof message.thread_ts === "string" ? { threadTs: message.thread_ts } : {}),
@@ -86,19 +124,26 @@ export const slackService: SandboxService = {
     if (request.method !== "POST") return "unknown";
     if (request.url.pathname.startsWith("/slack/webhook")) return "postWebhook";
     if (request.url.pathname === "/slack/api/chat.postMessage") return "chat.postMessage";
+    // The read-back a resumed run uses to tell whether its message already went out (slack-history.ts).
+    if (request.url.pathname === "/slack/api/conversations.history") return "conversations.history";
+    if (request.url.pathname === "/slack/api/conversations.replies") return "conversations.replies";
     return "unknown";
   },
 
   handle(request, operation, state) {
     if (operation === "chat.postMessage") return postMessage(request, state);
+    if (operation === "conversations.history") return conversationsHistory(request, state);
+    if (operation === "conversations.replies") return conversationsReplies(request, state);
     if (operation !== "postWebhook") throw new SandboxError(404, "no_service", "no_service");
     const message = parse(request);
     validate(message, false);
+    admit(state, request.url.pathname, request.url.pathname, "rate_limited");
     state.slackMessages.push({
       receivedAt: new Date(),
       path: request.url.pathname,
       payload: message,
       raw: request.body.toString("utf8"),
+      channelKey: request.url.pathname,
     });
     return text(200, "ok");
   },
@@ -115,8 +160,10 @@ export const slackService: SandboxService = {
   },
 
   render(error, operation) {
-    const headers: Record<string, string> = error.status === 429 ? { "retry-after": "1" } : {};
-    if (operation === "chat.postMessage") {
+    const retryAfter = error instanceof SlackRateLimited ? error.retryAfterSeconds : 1;
+    const headers: Record<string, string> = error.status === 429 ? { "retry-after": String(retryAfter) } : {};
+    // Web API methods (chat.*, conversations.*) answer JSON; the incoming webhook answers plain text.
+    if (operation.startsWith("chat.") || operation.startsWith("conversations.")) {
       if (error.status === 200 || error instanceof SlackApiError)
         return json({ ok: false, error: error.code }, headers);
       return { ...json({ ok: false, error: error.code }, headers), status: error.status };

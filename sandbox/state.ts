@@ -162,10 +162,37 @@ export interface SlackMessage {
   /** The parsed JSON payload as Slack received it. */
   payload: Record<string, unknown>;
   raw: string;
+  /**
+   * The channel the message counts against for the posting limit: the channel id (Web API) or the
+   * webhook's path (an incoming webhook posts to one fixed channel).
+   */
+  channelKey: string;
   /** Web API messages: where they went. */
   channel?: string;
   ts?: string;
   threadTs?: string;
+}
+
+/**
+ * Slack's posting limit per channel (facts.md: about one message a second, "short bursts >1
+ * allowed", for chat.postMessage and incoming webhooks alike): a token bucket of `burst` messages
+ * refilled one every `intervalMs`. Tests scale `intervalMs` down together with the notifier's own.
+ */
+export interface SlackRateLimit {
+  intervalMs: number;
+  burst: number;
+}
+
+/** Slack's documented pace with a small burst allowance (Slack publishes no burst size). */
+export const SLACK_POSTING_LIMIT: SlackRateLimit = { intervalMs: 1000, burst: 3 };
+
+/** A message Slack refused with 429 under the posting limit. */
+export interface SlackRefusal {
+  at: Date;
+  channelKey: string;
+  path: string;
+  /** What the Retry-After header said, in whole seconds (as Slack sends it). */
+  retryAfterSeconds: number;
 }
 
 /**
@@ -249,9 +276,23 @@ export class SandboxState {
   readonly trailThrottles = new Map<string, number>();
   /** What GitHub's `GET /meta` answers: the Actions runner ranges (facts.md: tell CI from others). */
   githubMeta: { actions: string[] } = { actions: [] };
+  /**
+   * IAM's request rate limit per account, off unless a test or the storm turns it on. AWS publishes
+   * no figure; IAM throttles bursts of calls from one account with `Throttling` (HTTP 400).
+   */
+  iamRateLimit: { perSecond: number; burst: number } | undefined;
+  /** Token buckets of that limit, per account, and how many IAM calls it refused. */
+  readonly iamBuckets = new Map<string, { tokens: number; at: number }>();
+  iamThrottles = 0;
   readonly slackMessages: SlackMessage[] = [];
   /** Bot tokens chat.postMessage accepts (generated at run time). */
   readonly slackBotTokens = new Set<string>();
+  /** Opt-in: the per-channel posting limit (off when undefined, so paced tests need not care). */
+  slackRateLimit: SlackRateLimit | undefined;
+  /** Messages refused by the posting limit, in order. */
+  readonly slackRefusals: SlackRefusal[] = [];
+  /** The posting limit's bucket per channel key: tokens left as of `at` (ms). */
+  readonly slackBuckets = new Map<string, { tokens: number; at: number }>();
   readonly calls: CallRecord[] = [];
   #nextId = 1000;
 
@@ -460,6 +501,16 @@ export class SandboxState {
       total += count;
     }
     return total;
+  }
+
+  /** Messages the posting limit refused, for one channel key or in total. */
+  slackRefusalCount(channelKey?: string): number {
+    return this.slackRefusals.filter((r) => channelKey === undefined || r.channelKey === channelKey).length;
+  }
+
+  /** What one channel received, in order (top-level messages and thread replies alike). */
+  slackMessagesIn(channelKey: string): SlackMessage[] {
+    return this.slackMessages.filter((m) => m.channelKey === channelKey);
   }
 
   recordCall(call: CallRecord): void {

@@ -45,6 +45,11 @@ export interface RespondConfig {
   store: { kind: "s3"; bucket: string } | { kind: "file"; dir: string };
   /** Deliveries of one SQS message before it goes to the dead-letter queue (the redrive policy). */
   maxReceiveCount: number;
+  /**
+   * How long one call to AWS, GitHub or Slack may take before it is abandoned (and retried by the
+   * client like a 5xx): a hung dependency must cost seconds, not the function's whole timeout.
+   */
+  callTimeoutMs: number;
   forensics: {
     /** Days of history before the leak (default 7; CloudTrail keeps at most 90). */
     lookbackDays: number;
@@ -175,6 +180,7 @@ export function loadRespondConfig(
     },
     store: bucket ? { kind: "s3", bucket } : { kind: "file", dir: dir ?? "" },
     maxReceiveCount: positiveInt(env, "MAX_RECEIVE_COUNT", 5),
+    callTimeoutMs: callTimeoutMs(env),
     mode,
     protectedUsers: list(env.PROTECTED_USERS),
     managedAccountIds,
@@ -188,6 +194,18 @@ export function loadRespondConfig(
       hideIps: flag(env, "GITHUB_ISSUE_HIDE_IPS", false),
     },
   };
+}
+
+/** A call that takes longer is abandoned and retried; see RespondConfig.callTimeoutMs. */
+export const DEFAULT_CALL_TIMEOUT_MS = 5_000;
+/** Every client retries a few times inside the respond function's 300 s: keep each try well inside. */
+const MAX_CALL_TIMEOUT_MS = 60_000;
+
+export function callTimeoutMs(env: Env): number {
+  const ms = positiveInt(env, "CALL_TIMEOUT_MS", DEFAULT_CALL_TIMEOUT_MS);
+  if (ms > MAX_CALL_TIMEOUT_MS)
+    throw new ConfigError(`CALL_TIMEOUT_MS must be at most ${MAX_CALL_TIMEOUT_MS} (ms), got ${ms}`);
+  return ms;
 }
 
 function flag(env: Env, name: string, fallback: boolean): boolean {

@@ -148,11 +148,32 @@ export interface FollowUp {
   reportLocation?: string;
 }
 
+/** One message about an incident: the first message (by its kind) or the follow-up. */
+export type NoticeKind = NotificationKind | "follow-up";
+
+export interface NoticeOptions {
+  /**
+   * An earlier run may already have sent this notice and the notifier cannot check (an incoming
+   * webhook has no read-back): the message must say plainly that it may repeat an earlier one.
+   */
+  possibleRepeat?: boolean;
+}
+
 export interface Notifier {
   /** The first message: contained (or the loud failure). */
-  notify(incident: Incident, kind: NotificationKind): Promise<NotificationReceipt | undefined>;
+  notify(
+    incident: Incident,
+    kind: NotificationKind,
+    options?: NoticeOptions,
+  ): Promise<NotificationReceipt | undefined>;
   /** The follow-up once forensics and the plan are done. */
-  followUp(details: FollowUp): Promise<void>;
+  followUp(details: FollowUp, options?: NoticeOptions): Promise<void>;
+  /**
+   * Where the notice already is, if an earlier run sent it (a run can die between sending a message
+   * and recording it on the incident); undefined when the channel does not have it. Only notifiers
+   * that can read their channel back have this; a failure means "cannot tell".
+   */
+  findSent?(incident: Incident, kind: NoticeKind): Promise<NotificationReceipt | undefined>;
 }
 
 export interface JobQueue {

@@ -6,19 +6,21 @@
 import { STSClient } from "@aws-sdk/client-sts";
 import { AwsKeyDirectory } from "./adapters/aws/account-access.js";
 import { awsClients } from "./adapters/aws/aws-clients.js";
+import { awsRequestHandler } from "./adapters/aws/request-handler.js";
 import { GitHubAlertSource } from "./adapters/github/alert-source.js";
 import { GitHubIssueTracker } from "./adapters/github/issue-tracker.js";
 import { githubClients } from "./adapters/github/octokit.js";
 import { GitHubRepositorySource } from "./adapters/github/repository-source.js";
 import { createStores } from "./adapters/incident-stores.js";
 import { LogNotifier } from "./adapters/local/log-notifier.js";
-import { SlackNotifier } from "./adapters/slack/slack-notifier.js";
+import { DEFAULT_RETRY as SLACK_RETRY, SlackNotifier } from "./adapters/slack/slack-notifier.js";
 import type { Env, RespondConfig } from "./config.js";
 import { ConfigError } from "./domain/errors.js";
 import { loadActionsRanges } from "./forensics/actions-ranges.js";
 import { lookupEventsPacer } from "./forensics/region-pacer.js";
 import type { Log } from "./logger.js";
 import type { PlaybookDeps } from "./playbook/respond.js";
+import { Slots } from "./playbook/slots.js";
 import {
   type AlertSource,
   type Clock,
@@ -30,6 +32,13 @@ import {
 
 /** One pacer per process: every snapshot in it shares the 2 requests/second per account and region. */
 const sharedPacer = lookupEventsPacer();
+
+/**
+ * Steps 5-8 of at most this many incidents at once per process. A Lambda invocation holds 5 records,
+ * so this binds only where one process handles a storm (`serve`, the demo's storm); there it keeps
+ * CPU and sockets for containing the next keys (see slots.ts).
+ */
+const afterContainmentSlots = new Slots(16);
 
 /** A manual response has no alert: reaching GitHub then is a wiring bug, said plainly. */
 const noGitHub: AlertSource = {
@@ -51,6 +60,8 @@ export interface ResponderOverrides {
   homeAccountId?: string;
   /** GitHub retry timing (tests shorten it). */
   githubRetryBaseMs?: number;
+  /** Slack retry timing (tests shorten it; the retry count stays production's). */
+  slackRetryMinMs?: number;
 }
 
 export function createPlaybookDeps(
@@ -60,22 +71,28 @@ export function createPlaybookDeps(
   overrides: ResponderOverrides = {},
 ): PlaybookDeps {
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1";
-  const sts = new STSClient({ region, maxAttempts: AWS_MAX_ATTEMPTS });
+  const timeoutMs = config.callTimeoutMs;
+  const sts = new STSClient({
+    region,
+    maxAttempts: AWS_MAX_ATTEMPTS,
+    requestHandler: awsRequestHandler(timeoutMs),
+  });
   const directory = new AwsKeyDirectory({
     sts,
-    clients: awsClients({ maxAttempts: AWS_MAX_ATTEMPTS }),
+    clients: awsClients({ maxAttempts: AWS_MAX_ATTEMPTS, callTimeoutMs: timeoutMs }),
     memberRoleName: config.memberRoleName,
     ...(overrides.homeAccountId ? { homeAccountId: overrides.homeAccountId } : {}),
   });
   const github = config.github
     ? githubClients(config.github, {
+        timeoutMs,
         ...(overrides.githubRetryBaseMs === undefined
           ? {}
           : { retryAfterBaseMs: overrides.githubRetryBaseMs }),
       })
     : undefined;
   const alerts = github ? new GitHubAlertSource(github) : noGitHub;
-  const stores = createStores(config.store, region, AWS_MAX_ATTEMPTS);
+  const stores = createStores(config.store, region, AWS_MAX_ATTEMPTS, timeoutMs);
   const incidents = overrides.incidents ?? stores.incidents;
   const evidence = overrides.evidence ?? stores.evidence;
   const rangesFile = config.forensics.actionsRangesFile;
@@ -91,7 +108,13 @@ export function createPlaybookDeps(
                 channel: config.slack.channel,
                 ...(config.slack.apiUrl ? { apiUrl: config.slack.apiUrl } : {}),
               },
-          { owners: config.slack.owners },
+          {
+            owners: config.slack.owners,
+            timeoutMs,
+            ...(overrides.slackRetryMinMs === undefined
+              ? {}
+              : { retryConfig: { ...SLACK_RETRY, minTimeout: overrides.slackRetryMinMs } }),
+          },
         )
       : new LogNotifier(log));
   return {
@@ -110,6 +133,7 @@ export function createPlaybookDeps(
     ...(github && config.githubIssue.enabled
       ? { issues: { tracker: new GitHubIssueTracker(github), hideIps: config.githubIssue.hideIps } }
       : {}),
+    afterContainmentSlots,
     investigation: {
       evidence,
       pacer: sharedPacer,
@@ -117,6 +141,7 @@ export function createPlaybookDeps(
       actionsRanges: async () => {
         const loaded = await loadActionsRanges({
           apiUrl: config.github?.apiUrl ?? "https://api.github.com",
+          timeoutMs,
           ...(rangesFile ? { cacheFile: rangesFile } : {}),
         });
         if (loaded.available) return { ranges: loaded.ranges };

@@ -162,6 +162,7 @@ export const iamService: SandboxService = {
     // GetSessionToken credentials cannot call IAM without MFA, and IAM answers as if the token were
     // unknown. Checked after revocation, so a revoked session is AccessDenied here as everywhere else.
     if (caller.kind === "session") throw unknownKey("query");
+    admit(state, caller.accountId);
     const account = state.accounts.get(caller.accountId);
     if (!account)
       throw new SandboxError(500, "InternalFailure", `sandbox: no account ${caller.accountId}`, false);
@@ -249,4 +250,20 @@ function noSuchEntity(message: string): SandboxError {
 /** Also what a key from another account gets: IAM only sees keys of the caller's account. */
 function noSuchAccessKey(accessKeyId: string): SandboxError {
   return noSuchEntity(`The Access Key with id ${accessKeyId} cannot be found`);
+}
+
+/** A token bucket per account: `burst` calls at once, refilled at `perSecond` (state.iamRateLimit). */
+function admit(state: SandboxState, accountId: string): void {
+  const limit = state.iamRateLimit;
+  if (!limit) return;
+  const now = Date.now();
+  const bucket = state.iamBuckets.get(accountId) ?? { tokens: limit.burst, at: now };
+  bucket.tokens = Math.min(limit.burst, bucket.tokens + ((now - bucket.at) / 1000) * limit.perSecond);
+  bucket.at = now;
+  state.iamBuckets.set(accountId, bucket);
+  if (bucket.tokens < 1) {
+    state.iamThrottles += 1;
+    throw new SandboxError(400, "Throttling", "Rate exceeded");
+  }
+  bucket.tokens -= 1;
 }

@@ -6,6 +6,7 @@
 import { S3Client } from "@aws-sdk/client-s3";
 import type { Env, RespondConfig } from "../config.js";
 import type { EvidenceStore, IncidentStore } from "../ports.js";
+import { awsRequestHandler } from "./aws/request-handler.js";
 import { S3EvidenceStore } from "./aws/s3-evidence-store.js";
 import { S3IncidentStore } from "./aws/s3-incident-store.js";
 import { FileEvidenceStore } from "./local/file-evidence-store.js";
@@ -27,9 +28,14 @@ export function storeFromEnv(env: Env): RespondConfig["store"] {
   return { kind: "file", dir: env.INCIDENT_DIR?.trim() || DEFAULT_INCIDENT_DIR };
 }
 
-export function createStores(store: RespondConfig["store"], region: string, maxAttempts = 5): Stores {
+export function createStores(
+  store: RespondConfig["store"],
+  region: string,
+  maxAttempts = 5,
+  callTimeoutMs?: number,
+): Stores {
   if (store.kind === "s3") {
-    const s3 = new S3Client({ region, maxAttempts });
+    const s3 = new S3Client({ region, maxAttempts, requestHandler: awsRequestHandler(callTimeoutMs) });
     return {
       incidents: new S3IncidentStore(s3, store.bucket),
       evidence: new S3EvidenceStore(s3, store.bucket),

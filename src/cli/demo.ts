@@ -15,7 +15,7 @@ import { maskAccessKeyId } from "../domain/access-key.js";
 import type { Incident } from "../domain/incident.js";
 import { MemoryLog } from "../logger.js";
 import { timeToContainMs } from "../playbook/timeline.js";
-import { type LocalStack, startLocalStack } from "./local-stack.js";
+import { type LocalStack, type LocalStackOptions, startLocalStack } from "./local-stack.js";
 
 export interface DemoSummary {
   incidentId: string;
@@ -110,6 +110,8 @@ export interface DemoOptions {
   /** Tests plant their own secret in the alert and read every log line. */
   world?: DemoWorldOptions;
   log?: MemoryLog;
+  /** Client timing the tests shorten (see LocalStackOptions). */
+  responder?: LocalStackOptions["responder"];
   /** Called with the running stack before the webhook is sent (tests inject faults here). */
   beforeDelivery?: (stack: LocalStack) => void | Promise<void>;
 }
@@ -121,6 +123,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
     port: options.port ?? 0,
     ...(options.world ? { world: options.world } : {}),
     ...(options.env ? { env: options.env } : {}),
+    ...(options.responder ? { responder: options.responder } : {}),
   });
   try {
     const { sandbox, world } = stack;

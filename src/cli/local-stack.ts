@@ -10,7 +10,7 @@ import { MemoryJobQueue } from "../adapters/local/memory-queue.js";
 import { loadIntakeConfig, loadRespondConfig } from "../config.js";
 import type { Log } from "../logger.js";
 import { type PlaybookDeps, type RespondResult, respondToAlert } from "../playbook/respond.js";
-import { createPlaybookDeps } from "../responder.js";
+import { createPlaybookDeps, type ResponderOverrides } from "../responder.js";
 import { type LocalServer, startLocalServer } from "./serve.js";
 
 export interface LocalStack {
@@ -40,19 +40,33 @@ export interface LocalStackOptions {
   env?: Record<string, string>;
   /** Called as each queued alert is handled. */
   onResult?: (result: RespondResult) => void;
+  /** Alerts handled at once (the in-process queue's concurrency; Lambda scales out in AWS). */
+  concurrency?: number;
+  /**
+   * Seeds more of the world before the responder is configured (a storm's accounts and alerts, say);
+   * returns the configuration that needs (MANAGED_ACCOUNT_IDS for the new accounts, say).
+   */
+  seed?: (sandbox: Sandbox, world: DemoWorld) => Record<string, string>;
+  /** Client timing the tests shorten (GitHub's and Slack's retry delays). */
+  responder?: Pick<ResponderOverrides, "githubRetryBaseMs" | "slackRetryMinMs">;
 }
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const sandbox = await startSandbox();
   const world = seedDemoWorld(sandbox, options.world);
-  const env = demoEnv(sandbox, world, options.env);
+  const seeded = options.seed?.(sandbox, world) ?? {};
+  const env = demoEnv(sandbox, world, { ...seeded, ...options.env });
   // The SDK clients read their endpoints and credentials from the environment, as in AWS.
   for (const name of Object.keys(process.env)) if (leadsElsewhere(name)) delete process.env[name];
   Object.assign(process.env, env);
 
   const config = loadRespondConfig(env);
-  const deps = createPlaybookDeps(config, options.log, env);
-  const queue = new MemoryJobQueue({ maxReceiveCount: config.maxReceiveCount, log: options.log });
+  const deps = createPlaybookDeps(config, options.log, env, options.responder ?? {});
+  const queue = new MemoryJobQueue({
+    maxReceiveCount: config.maxReceiveCount,
+    log: options.log,
+    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+  });
   const results: RespondResult[] = [];
   const server = await startLocalServer({
     config: loadIntakeConfig(env),

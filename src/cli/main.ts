@@ -11,6 +11,7 @@ interface Command {
 
 const commands: Record<string, () => Promise<Command>> = {
   demo: async () => (await import("./demo.js")).demoCommand,
+  storm: async () => (await import("./storm.js")).stormCommand,
   serve: async () => (await import("./serve.js")).serveCommand,
   respond: async () => (await import("./respond.js")).respondCommand,
   plan: async () => (await import("./plan.js")).planCommand,
@@ -23,6 +24,7 @@ function usage(): string {
     "usage: leak-responder <command> [options]",
     "",
     "  demo       run the whole story on the embedded local sandbox (--json for a summary)",
+    "  storm      a storm of leaked keys on the embedded sandbox: time to contain, nothing lost (--alerts N)",
     "  serve      run the webhook intake on a local HTTP server (--port N, --sandbox)",
     "  respond    contain a key leaked somewhere GitHub cannot see (--key AKIA... [--dry-run])",
     "  plan       plan a repository's move from static keys to OIDC (--repo OWNER/REPO [--workflows DIR])",

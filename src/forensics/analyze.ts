@@ -87,6 +87,8 @@ export interface AnalyzeContext {
   /** Why the ranges are missing, when they are; said in the findings. */
   actionsRangesProblem?: string | undefined;
   expected?: ExpectedUse | undefined;
+  /** Regions the snapshot could not read: the verdict never clears a key over an unread history. */
+  unreadRegions?: readonly string[] | undefined;
 }
 
 /** One call, classified once. */
@@ -193,6 +195,7 @@ export function analyzeTrail(events: readonly TrailEvent[], context: AnalyzeCont
       eventTime: o.event.eventTime,
     })),
     graceMinutes: CONTAINMENT_GRACE_MS / 60_000,
+    unreadRegions: context.unreadRegions ?? [],
   });
 
   const findings: Findings = {

@@ -68,6 +68,8 @@ export interface VerdictInput {
   /** Successes later than the containment grace period. */
   lateSuccesses: Array<{ address: string; origin: Origin; eventName: string; eventTime: string }>;
   graceMinutes: number;
+  /** Regions whose history could not be read: what happened there is unknown, never "no use". */
+  unreadRegions?: readonly string[];
 }
 
 export interface Judgement {
@@ -114,7 +116,8 @@ export function levelOf(hit: CountedHit, leakTimeKnown: boolean): Level {
 
 export function judge(input: VerdictInput): Judgement {
   const leakTimeKnown = input.leakedAt !== undefined;
-  if (input.afterLeakCalls === 0) return noUse(input);
+  const unread = unreadConcerns(input.unreadRegions ?? []);
+  if (input.afterLeakCalls === 0 && unread.length === 0) return noUse(input);
 
   const concerns: Concern[] = [
     ...signalConcerns(input.hits, leakTimeKnown),
@@ -123,6 +126,7 @@ export function judge(input: VerdictInput): Judgement {
     ...unknownUseConcerns(input.unknownUse),
     ...agentConcerns(input.unfamiliarAgents),
     ...lateSuccessConcerns(input.lateSuccesses, input.graceMinutes),
+    ...unread,
   ].sort(compareConcerns);
 
   const reasons = concerns.slice(0, MAX_REASONS).map((concern) => concern.text);
@@ -282,6 +286,24 @@ function foreignUseConcerns(foreign: VerdictInput["foreignUse"]): Concern[] {
     text: `${use.address} (not GitHub Actions${use.knownAddress ? "; it used the key before the leak too" : ""}) made ${use.calls} other call${plural(use.calls)} after the leak, ${use.succeeded} successful: ${listOf(use.actions, MAX_LISTED)}.`,
     short: `${use.address} (not GitHub Actions) used the key after the leak`,
   }));
+}
+
+/**
+ * An incomplete snapshot cannot clear the key: "no use" or "expected use only" would be said of a
+ * history nobody read. It is at least suspicious, and says where to look.
+ */
+function unreadConcerns(regions: readonly string[]): Concern[] {
+  if (regions.length === 0) return [];
+  return [
+    {
+      level: "suspicious",
+      rank: OTHER_RANK + 4,
+      weight: regions.length,
+      firstAt: "",
+      text: `The CloudTrail history could not be read in ${regions.length} region${plural(regions.length)} (${listOf([...regions], 6)}): whatever the key did there is unknown. Look there by hand.`,
+      short: `the history could not be read in ${regions.length} region${plural(regions.length)}`,
+    },
+  ];
 }
 
 function unknownUseConcerns(unknown: VerdictInput["unknownUse"]): Concern[] {

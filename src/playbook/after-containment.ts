@@ -13,17 +13,25 @@ import type { AlertRef, StoredIncident } from "../ports.js";
 import { loadReportInput } from "../report/load-report.js";
 import { buildReport } from "../report/report-model.js";
 import { storeReport } from "../report/store-report.js";
+import { givenUp, warnOnce } from "./failure-policy.js";
 import { incidentSaver } from "./incident-saver.js";
 import { investigate, readEvents, readFindings } from "./investigate.js";
+import { noticeDetail, sendNoticeOnce } from "./notice-once.js";
 import { PLAN_PREFIX, planPrevention } from "./prevent.js";
 import type { PlaybookDeps, RespondOptions } from "./respond.js";
 
-/** Runs on a contained incident only (respond.ts checks), after the first message. */
+const INVESTIGATION_STEPS = ["snapshot-taken", "evidence-stored", "analyzed"] as const;
+
+/**
+ * Runs on a contained incident only (respond.ts checks), after the first message. `earlier` is the
+ * incident as this delivery found it, when an earlier run had recorded it.
+ */
 export async function afterContainment(
   stored: StoredIncident,
   deps: PlaybookDeps,
   ref: AlertRef | undefined,
   options: RespondOptions,
+  earlier?: Incident,
 ): Promise<{ stored: StoredIncident; retryable: unknown[] }> {
   let { incident, etag } = stored;
   const retryable: unknown[] = [];
@@ -39,7 +47,17 @@ export async function afterContainment(
   let events: TrailEvent[] | undefined;
   if (deps.investigation && retryable.length === 0) {
     try {
-      const result = await investigate({ incident, etag }, { ...deps, ...deps.investigation }, options);
+      const result = await investigate(
+        { incident, etag },
+        { ...deps, ...deps.investigation },
+        {
+          ...options,
+          // Progress saved before a failure is the version the failure is recorded on.
+          onSaved: (next) => {
+            ({ incident, etag } = next);
+          },
+        },
+      );
       ({ incident, etag } = result.stored);
       findings = result.findings;
       events = result.events;
@@ -48,11 +66,11 @@ export async function afterContainment(
       deps.log.warn("investigation did not finish", { error: errorMessage(error) });
       if (isRetryable(error) && !options.finalAttempt) retryable.push(error);
       else {
-        const current = await deps.incidents.get(incident.id);
-        if (current) ({ incident, etag } = current);
+        // The failure belongs to the first step of the investigation it left unfinished.
+        const step = INVESTIGATION_STEPS.find((name) => !stepDone(incident, name)) ?? "analyzed";
         await save((t, draft) => {
-          t.record("snapshot-taken", "failed", errorMessage(error));
-          draft.warnings.push(`Forensics did not complete: ${errorMessage(error)}`);
+          t.record(step, "failed", errorMessage(error));
+          warnOnce(draft, `Forensics did not complete: ${errorMessage(error)}`);
         });
       }
     }
@@ -117,11 +135,11 @@ export async function afterContainment(
         );
       });
     } catch (error: unknown) {
-      if (error instanceof TransientFailure && !options.finalAttempt) retryable.push(error);
+      const gaveUp = givenUp(error, options);
+      if (!gaveUp) retryable.push(error);
       await save((t, draft) => {
         t.record("issue-opened", "failed", errorMessage(error), started);
-        if (!(error instanceof TransientFailure))
-          draft.warnings.push(`No issue could be opened in the repository: ${errorMessage(error)}`);
+        if (gaveUp) warnOnce(draft, `No issue could be opened in the repository: ${errorMessage(error)}`);
       });
     }
   }
@@ -141,11 +159,11 @@ export async function afterContainment(
         t.record("report-written", "done", `Audit report: ${files.map((f) => f.name).join(", ")}`, started);
       });
     } catch (error: unknown) {
-      if (error instanceof TransientFailure && !options.finalAttempt) retryable.push(error);
+      const gaveUp = givenUp(error, options);
+      if (!gaveUp) retryable.push(error);
       await save((t, draft) => {
         t.record("report-written", "failed", errorMessage(error), started);
-        if (!(error instanceof TransientFailure))
-          draft.warnings.push(`The audit report could not be written: ${errorMessage(error)}`);
+        if (gaveUp) warnOnce(draft, `The audit report could not be written: ${errorMessage(error)}`);
       });
     }
   }
@@ -157,16 +175,37 @@ export async function afterContainment(
     const plan = incident.plan
       ? { summary: incident.plan.summary, files: incident.plan.files, location: incident.plan.location }
       : undefined;
+    // The follow-up goes out right after the report is recorded: only a run that found the report
+    // step (or the follow-up itself) already recorded may follow a run that sent it and died.
+    const mayHaveBeenSent =
+      earlier?.timeline.some((e) => e.step === "report-written" || e.step === "followed-up") ?? false;
+    const details = { incident, ...(findings ? { findings } : {}), ...(plan ? { plan } : {}) };
     try {
-      await deps.notifier.followUp({
+      const sent = await sendNoticeOnce({
+        notifier: deps.notifier,
+        log: deps.log,
         incident,
-        ...(findings ? { findings } : {}),
-        ...(plan ? { plan } : {}),
+        kind: "follow-up",
+        mayHaveBeenSent,
+        send: async (notice) => {
+          await deps.notifier.followUp(details, notice);
+          return undefined;
+        },
       });
-      await save((t) => t.record("followed-up", "done", "Follow-up with findings sent", started));
+      await save((t) =>
+        t.record("followed-up", "done", noticeDetail("Follow-up with findings sent", sent), started),
+      );
     } catch (error: unknown) {
-      retryable.push(error);
-      await save((t) => t.record("followed-up", "failed", errorMessage(error), started));
+      // Slack refusing for good is not retried into the dead-letter queue: the issue and the report
+      // already carry the findings; the log and the incident say the owners never got them in Slack.
+      const gaveUp = givenUp(error, options);
+      if (!gaveUp) retryable.push(error);
+      deps.log.error("follow-up failed", { error: errorMessage(error) });
+      await save((t, draft) => {
+        t.record("followed-up", "failed", errorMessage(error), started);
+        if (gaveUp)
+          warnOnce(draft, `The follow-up with findings was NOT sent to Slack: ${errorMessage(error)}`);
+      });
     }
   }
 

@@ -4,7 +4,7 @@
  * read the key's status back. Deactivate, never delete (facts.md).
  */
 import { maskAccessKeyId } from "../domain/access-key.js";
-import { errorMessage } from "../domain/errors.js";
+import { errorMessage, isRetryable } from "../domain/errors.js";
 import {
   isAwsQuarantinePolicy,
   REVOKE_OLDER_SESSIONS_POLICY_NAME,
@@ -23,13 +23,25 @@ export interface ContainmentResult {
   failure?: unknown;
 }
 
-async function timed<T>(clock: Clock, work: () => Promise<T>) {
+/**
+ * Extra tries, after the SDK's own, for every containment call. When a whole organisation's
+ * keys leak at once IAM throttles the account for longer than the client's attempts last; the
+ * sessions must still be revoked now, not reported as a warning (the storm test found this).
+ */
+const RETRY_DELAYS_MS = [500, 1_500];
+
+async function timed<T>(clock: Clock, work: () => Promise<T>, retryDelaysMs: readonly number[] = []) {
   const startedAt = clock.now();
-  try {
-    const value = await work();
-    return { ok: true as const, value, startedAt, endedAt: clock.now() };
-  } catch (error: unknown) {
-    return { ok: false as const, error, startedAt, endedAt: clock.now() };
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const value = await work();
+      return { ok: true as const, value, startedAt, endedAt: clock.now() };
+    } catch (error: unknown) {
+      const delay = retryDelaysMs[attempt];
+      if (delay === undefined || !isRetryable(error))
+        return { ok: false as const, error, startedAt, endedAt: clock.now() };
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
   }
 }
 
@@ -44,9 +56,9 @@ export async function containKey(input: {
   // facts.md: sessions issued before this instant are denied; it is also "the containment time".
   const cutoff = clock.now();
   const [deactivation, revocation, attached] = await Promise.all([
-    timed(clock, () => iam.deactivateKey(userName, accessKeyId)),
-    timed(clock, () => iam.denyOlderUserSessions(userName, cutoff)),
-    timed(clock, () => iam.attachedUserPolicies(userName)),
+    timed(clock, () => iam.deactivateKey(userName, accessKeyId), RETRY_DELAYS_MS),
+    timed(clock, () => iam.denyOlderUserSessions(userName, cutoff), RETRY_DELAYS_MS),
+    timed(clock, () => iam.attachedUserPolicies(userName), RETRY_DELAYS_MS),
   ]);
 
   const warnings: string[] = [];
@@ -105,7 +117,7 @@ export async function containKey(input: {
 
   // Read back, off the critical path: the key is already dead or failed by now.
   let keyStatusAfter: ContainmentResult["keyStatusAfter"] = "unknown";
-  const readBack = await timed(clock, () => iam.keyStatus(userName, accessKeyId));
+  const readBack = await timed(clock, () => iam.keyStatus(userName, accessKeyId), RETRY_DELAYS_MS);
   if (readBack.ok && readBack.value) {
     keyStatusAfter = readBack.value;
     const outcome = keyStatusAfter === "Inactive" ? "done" : "failed";

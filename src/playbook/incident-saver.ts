@@ -33,8 +33,19 @@ export function incidentSaver(
         if (!(error instanceof ConflictError) || attempt >= CONFLICT_RETRIES) throw error;
         const fresh = await deps.incidents.get(current.incident.id);
         if (!fresh) throw error;
+        // This very write went through and its answer was lost (a timeout; the SDK's retry then
+        // failed If-Match on the new ETag): applying the change again would record it twice.
+        if (sameRecord(fresh.incident, next)) {
+          set(fresh);
+          return;
+        }
         current = fresh;
       }
     }
   };
+}
+
+/** The record as written, read back (a JSON round trip is what every store holds). */
+export function sameRecord(found: Incident, written: Incident): boolean {
+  return JSON.stringify(found) === JSON.stringify(JSON.parse(JSON.stringify(written)));
 }

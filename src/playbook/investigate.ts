@@ -16,7 +16,7 @@ import { parseTrailEvents } from "../forensics/parse-trail.js";
 import type { Pacer } from "../forensics/region-pacer.js";
 import type { TrailEvent } from "../forensics/trail-event.js";
 import type { EvidenceStore, StoredIncident } from "../ports.js";
-import { incidentSaver } from "./incident-saver.js";
+import { incidentSaver, type SaveIncident } from "./incident-saver.js";
 import type { PlaybookDeps } from "./respond.js";
 import { continueSnapshot, type Snapshot, snapshotWindow, takeSnapshot } from "./snapshot.js";
 import { storeOnce } from "./store-evidence.js";
@@ -61,7 +61,11 @@ function signalCounts(findings: Findings): Record<string, number> {
 export async function investigate(
   stored: StoredIncident,
   deps: PlaybookDeps & InvestigationDeps,
-  options: { deadline?: number } = {},
+  options: {
+    deadline?: number;
+    /** Told of every version saved, so a caller still holds the latest one when this throws. */
+    onSaved?: (stored: StoredIncident) => void;
+  } = {},
 ): Promise<InvestigationResult> {
   let { incident, etag } = stored;
   const accountId = incident.location?.accountId;
@@ -75,6 +79,7 @@ export async function investigate(
     () => ({ incident, etag }),
     (next) => {
       ({ incident, etag } = next);
+      options.onSaved?.(next);
     },
   );
 
@@ -112,6 +117,101 @@ export async function investigate(
       });
 
   // Step 5: the snapshot (continued from a checkpoint when an earlier invocation ran out of time).
+  // A run that died after recording it must not take it again: a second part would hold the same
+  // events twice, and the manifest and the findings would count them twice.
+  const forensics: ForensicsSummary =
+    previous && stepDone(incident, "snapshot-taken")
+      ? previous
+      : await snapshotOnce({ incident, accountId, window, previous }, deps, save, options);
+
+  // Revocation beyond the user: every role the key (or its minted keys) assumed, where we manage it.
+  // Each step below is skipped when an earlier run recorded it done (a run can die between any two).
+  if (forensics.rolesAssumed.length > 0 && !stepDone(incident, "roles-revoked")) {
+    await revokeRoles(forensics, containedAt, deps, save);
+  }
+
+  // The evidence: all parts read back (they are what the manifest vouches for), then the manifest.
+  const events = await readEvents(deps.evidence, incident.id, forensics.parts);
+  if (!stepDone(incident, "evidence-stored"))
+    await storeManifest(incident.id, accountId, forensics, events, deps, save);
+
+  // Step 6: the findings.
+  const analysisStarted = deps.clock.now();
+  const ranges: { ranges?: ActionsRanges; problem?: string } = await deps
+    .actionsRanges()
+    .catch((error: unknown) => ({ problem: errorMessage(error) }));
+  const findings = analyzeTrail(events, {
+    leakedAt: leakedAt.toISOString(),
+    containedAt,
+    accessKeyIds: [incident.accessKeyId],
+    actionsRanges: ranges.ranges,
+    actionsRangesProblem: ranges.problem,
+    unreadRegions: forensics.incompleteRegions,
+  });
+  const findingsFile = await storeOnce(
+    deps.evidence,
+    incident.id,
+    "findings.json",
+    Buffer.from(`${JSON.stringify(findings, null, 2)}\n`),
+    "application/json",
+  );
+  await save((t, draft) => {
+    draft.forensics = {
+      ...(draft.forensics ?? forensics),
+      findings: findingsFile,
+      verdict: findings.verdict,
+      headline: findings.headline,
+      signalCounts: signalCounts(findings),
+    };
+    t.record("analyzed", "done", `Verdict ${findings.verdict}: ${findings.headline}`, analysisStarted);
+  });
+  return { stored: { incident, etag }, findings, events };
+}
+
+/** The stored findings of an incident (a retry that resumes after the analysis reads them back). */
+export async function readFindings(
+  evidence: EvidenceStore,
+  incident: Incident,
+): Promise<Findings | undefined> {
+  if (!incident.forensics?.findings) return undefined;
+  const body = await evidence.get(incident.id, incident.forensics.findings.name).catch(() => undefined);
+  if (!body) return undefined;
+  try {
+    return JSON.parse(body.toString("utf8")) as Findings;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The snapshot's events, read back from the evidence parts (what the manifest vouches for). */
+export async function readEvents(
+  evidence: EvidenceStore,
+  incidentId: string,
+  parts: EvidenceFile[],
+): Promise<TrailEvent[]> {
+  const texts: string[] = [];
+  for (const file of parts) {
+    const body = await evidence.get(incidentId, file.name);
+    if (!body) throw new TransientFailure(`Evidence part ${file.name} is missing`, "EvidenceMissing");
+    texts.push(gunzipSync(body).toString("utf8"));
+  }
+  return parseTrailEvents(texts.join(""));
+}
+
+/** Takes (or continues) the snapshot, stores it as the next evidence part and records it. */
+async function snapshotOnce(
+  target: {
+    incident: Incident;
+    accountId: string;
+    window: { startTime: Date; endTime: Date };
+    previous: ForensicsSummary | undefined;
+  },
+  deps: PlaybookDeps & InvestigationDeps,
+  save: SaveIncident,
+  options: { deadline?: number },
+): Promise<ForensicsSummary> {
+  const { incident, accountId, window, previous } = target;
+  if (!incident.accessKeyId) throw new Error("snapshot without an access key id");
   const started = deps.clock.now();
   const activity = await deps.directory.activityIn(accountId);
   const input = {
@@ -182,7 +282,16 @@ export async function investigate(
     }
   });
 
-  // Revocation beyond the user: every role the key (or its minted keys) assumed, where we manage it.
+  return forensics;
+}
+
+/** Denies sessions issued before containment on every role the key assumed (where managed). */
+async function revokeRoles(
+  forensics: ForensicsSummary,
+  containedAt: string,
+  deps: PlaybookDeps & InvestigationDeps,
+  save: SaveIncident,
+): Promise<void> {
   const home = await deps.directory.homeAccountId();
   const revoked: string[] = [];
   const notRevoked: string[] = [];
@@ -201,38 +310,44 @@ export async function investigate(
       notRevoked.push(`${arn} (${errorMessage(error)})`);
     }
   }
-  if (forensics.rolesAssumed.length > 0) {
-    await save((t, draft) => {
-      const summary = draft.forensics ?? forensics;
-      draft.forensics = { ...summary, rolesRevoked: [...summary.rolesRevoked, ...revoked] };
-      t.record(
-        "roles-revoked",
-        notRevoked.length > 0 ? "failed" : "done",
-        [
-          revoked.length ? `Sessions issued before containment denied on ${revoked.join(", ")}` : "",
-          notRevoked.length ? `NOT revoked: ${notRevoked.join("; ")}` : "",
-        ]
-          .filter(Boolean)
-          .join(". "),
-      );
-      if (notRevoked.length > 0) {
-        draft.warnings.push(`Sessions of roles the key assumed were NOT revoked: ${notRevoked.join("; ")}`);
-      }
-    });
-  }
+  await save((t, draft) => {
+    const summary = draft.forensics ?? forensics;
+    draft.forensics = { ...summary, rolesRevoked: [...summary.rolesRevoked, ...revoked] };
+    t.record(
+      "roles-revoked",
+      notRevoked.length > 0 ? "failed" : "done",
+      [
+        revoked.length ? `Sessions issued before containment denied on ${revoked.join(", ")}` : "",
+        notRevoked.length ? `NOT revoked: ${notRevoked.join("; ")}` : "",
+      ]
+        .filter(Boolean)
+        .join(". "),
+    );
+    if (notRevoked.length > 0) {
+      draft.warnings.push(`Sessions of roles the key assumed were NOT revoked: ${notRevoked.join("; ")}`);
+    }
+  });
+}
 
-  // The evidence: all parts read back (they are what the manifest vouches for), then the manifest.
-  const events = await readEvents(deps.evidence, incident.id, forensics.parts);
+/** The manifest: the SHA-256 of every part, over the events as stored. */
+async function storeManifest(
+  incidentId: string,
+  accountId: string,
+  forensics: ForensicsSummary,
+  events: TrailEvent[],
+  deps: PlaybookDeps & InvestigationDeps,
+  save: SaveIncident,
+): Promise<void> {
   const perRegion: Record<string, number> = Object.fromEntries(forensics.regions.map((r) => [r, 0]));
   for (const event of events) perRegion[event.awsRegion] = (perRegion[event.awsRegion] ?? 0) + 1;
   const manifest = await storeOnce(
     deps.evidence,
-    incident.id,
+    incidentId,
     "manifest.json",
     Buffer.from(
       `${JSON.stringify(
         {
-          incidentId: incident.id,
+          incidentId,
           accountId,
           accessKeyIds: forensics.accessKeyIds,
           window: forensics.window,
@@ -258,65 +373,4 @@ export async function investigate(
       `${forensics.parts.length + 1} evidence file(s); manifest sha256 ${manifest.sha256.slice(0, 12)}`,
     );
   });
-
-  // Step 6: the findings.
-  const analysisStarted = deps.clock.now();
-  const ranges: { ranges?: ActionsRanges; problem?: string } = await deps
-    .actionsRanges()
-    .catch((error: unknown) => ({ problem: errorMessage(error) }));
-  const findings = analyzeTrail(events, {
-    leakedAt: leakedAt.toISOString(),
-    containedAt,
-    accessKeyIds: [incident.accessKeyId],
-    actionsRanges: ranges.ranges,
-    actionsRangesProblem: ranges.problem,
-  });
-  const findingsFile = await storeOnce(
-    deps.evidence,
-    incident.id,
-    "findings.json",
-    Buffer.from(`${JSON.stringify(findings, null, 2)}\n`),
-    "application/json",
-  );
-  await save((t, draft) => {
-    draft.forensics = {
-      ...(draft.forensics ?? forensics),
-      findings: findingsFile,
-      verdict: findings.verdict,
-      headline: findings.headline,
-      signalCounts: signalCounts(findings),
-    };
-    t.record("analyzed", "done", `Verdict ${findings.verdict}: ${findings.headline}`, analysisStarted);
-  });
-  return { stored: { incident, etag }, findings, events };
-}
-
-/** The stored findings of an incident (a retry that resumes after the analysis reads them back). */
-export async function readFindings(
-  evidence: EvidenceStore,
-  incident: Incident,
-): Promise<Findings | undefined> {
-  if (!incident.forensics?.findings) return undefined;
-  const body = await evidence.get(incident.id, incident.forensics.findings.name).catch(() => undefined);
-  if (!body) return undefined;
-  try {
-    return JSON.parse(body.toString("utf8")) as Findings;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The snapshot's events, read back from the evidence parts (what the manifest vouches for). */
-export async function readEvents(
-  evidence: EvidenceStore,
-  incidentId: string,
-  parts: EvidenceFile[],
-): Promise<TrailEvent[]> {
-  const texts: string[] = [];
-  for (const file of parts) {
-    const body = await evidence.get(incidentId, file.name);
-    if (!body) throw new TransientFailure(`Evidence part ${file.name} is missing`, "EvidenceMissing");
-    texts.push(gunzipSync(body).toString("utf8"));
-  }
-  return parseTrailEvents(texts.join(""));
 }

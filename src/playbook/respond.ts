@@ -32,11 +32,14 @@ import type {
 } from "../ports.js";
 import { resolutionComment } from "./close-alert.js";
 import { containKey } from "./contain.js";
+import { givenUp, NOT_TOLD, warnOnce } from "./failure-policy.js";
 import { identifyKey } from "./identify.js";
-import { incidentSaver } from "./incident-saver.js";
+import { incidentSaver, sameRecord } from "./incident-saver.js";
 import type { InvestigationDeps } from "./investigate.js";
 import { locateKey } from "./locate.js";
+import { noticeDetail, sendNoticeOnce } from "./notice-once.js";
 import type { PreventionDeps } from "./prevent.js";
+import type { Slots } from "./slots.js";
 import { Timeline } from "./timeline.js";
 
 export interface ResponderSettings {
@@ -59,6 +62,8 @@ export interface PlaybookDeps {
   prevention?: PreventionDeps;
   /** Step 8: an issue in the affected repository (on by default). */
   issues?: { tracker: IssueTracker; hideIps: boolean };
+  /** Shared by every incident of the process: steps 5-8 wait their turn, containment never does. */
+  afterContainmentSlots?: Slots;
 }
 
 export interface RespondOptions {
@@ -99,17 +104,24 @@ export async function respondToAlert(
     new Date(job.receivedAt),
   );
 
-  // The incident read is not on containment's path: it runs beside the alert fetch.
+  // The incident read is not on containment's path: it runs beside the alert fetch, and when it
+  // fails the key is contained all the same (containment is idempotent; the record is written with
+  // If-None-Match, so an incident that exists after all is found then).
   const fetchStarted = deps.clock.now();
   const [stored, fetched] = await Promise.all([
-    dryRun ? Promise.resolve(undefined) : deps.incidents.get(id),
+    dryRun ? Promise.resolve(undefined) : readIncident(id, deps),
     deps.alerts.getAlert(ref).then(
       (alert) => ({ ok: true as const, alert }),
       (error: unknown) => ({ ok: false as const, error }),
     ),
   ]);
   if (stored && stored.incident.status !== "failed") {
-    return { incident: await resume(stored, deps, job.deliveryId, ref, options), duplicate: true };
+    // The alert as GitHub shows it now tells whether a dead run's resolution went through.
+    const alert = fetched.ok ? fetched.alert : undefined;
+    return {
+      incident: await resume(stored, deps, job.deliveryId, ref, options, alert),
+      duplicate: true,
+    };
   }
 
   const base = newIncident(id, "github-alert", deps, timeline, job.deliveryId);
@@ -151,6 +163,18 @@ export async function respondToAlert(
   return persistAndFinish(incident, stored, deps, ref, options);
 }
 
+/** The stored incident, or undefined when there is none or it cannot be read now (logged). */
+async function readIncident(id: string, deps: PlaybookDeps): Promise<StoredIncident | undefined> {
+  try {
+    return await deps.incidents.get(id);
+  } catch (error: unknown) {
+    deps.log.warn("the incident could not be read: containing first, recording after", {
+      error: errorMessage(error),
+    });
+    return undefined;
+  }
+}
+
 /** Entry point for a key leaked somewhere GitHub cannot see (`leak-responder respond --key`). */
 export async function respondToKey(
   accessKeyId: string,
@@ -166,7 +190,7 @@ export async function respondToKey(
     "done",
     `Manual response requested by ${options.requestedBy ?? "a person"}`,
   );
-  const stored = dryRun ? undefined : await deps.incidents.get(id);
+  const stored = dryRun ? undefined : await readIncident(id, deps);
   if (stored && stored.incident.status !== "failed") {
     return {
       incident: await resume(stored, deps, `manual-${Date.now()}`, undefined, options),
@@ -378,13 +402,56 @@ async function persistAndFinish(
       ? await deps.incidents.update(record, previous.etag)
       : await deps.incidents.create(record);
   } catch (error: unknown) {
-    if (!(error instanceof ConflictError)) throw error;
+    if (!(error instanceof ConflictError)) {
+      if (!givenUp(error, options)) throw error;
+      return { incident: await tellUnrecorded(incident, error, deps), duplicate: false };
+    }
+    // A write whose answer was lost (a timeout) and that the SDK retried meets its own condition
+    // (If-None-Match / If-Match): the incident there is this delivery's, and nobody else will finish it.
+    const found = await deps.incidents.get(record.id).catch(() => undefined);
+    if (found?.incident.lease?.owner === owner && sameRecord(found.incident, record)) {
+      deps.log.info("incident recorded (the store's answer was lost and the retry found it)");
+      return { incident: await finish(found, deps, ref, options), duplicate: false };
+    }
     // Another delivery won the race and owns the incident: containment was idempotent, the rest is theirs.
     deps.log.info("incident already recorded by a concurrent delivery");
-    return { incident: await noteDelivery(record.id, owner, deps), duplicate: true };
+    return { incident: await noteDelivery(record.id, owner, deps, found), duplicate: true };
   }
   deps.log.info("incident recorded", { status: record.status });
   return { incident: await finish({ incident: record, etag }, deps, ref, options), duplicate: false };
+}
+
+/**
+ * The incident cannot be recorded for good (the bucket refuses the responder): what was done to the
+ * key still stands and the owners must hear it now, loudly, with what is missing. Nothing else can
+ * run without the record (evidence, issue, report), and the alert stays open: a redelivery from
+ * GitHub, once the bucket is fixed, finishes the response and resolves it once.
+ */
+async function tellUnrecorded(incident: Incident, error: unknown, deps: PlaybookDeps): Promise<Incident> {
+  const message = errorMessage(error);
+  deps.log.error("incident could not be recorded", { error: message, status: incident.status });
+  const contained = incident.status === "contained" || incident.status === "contained-with-warnings";
+  const timeline = new Timeline(deps.clock, incident.timeline);
+  timeline.record("incident-recorded", "failed", message);
+  const manual = incident.source === "manual";
+  const told: Incident = {
+    ...incident,
+    status: contained ? "contained-with-warnings" : incident.status,
+    warnings: [
+      ...incident.warnings,
+      `The incident could not be recorded (${message}): no evidence, issue or report was made${manual ? "" : " and the GitHub alert is left open"}. Fix the responder's access to its bucket, then ${manual ? "run the manual response again" : "redeliver the alert's webhook from GitHub"} to finish the response.`,
+    ],
+    timeline: timeline.entries,
+  };
+  delete told.lease;
+  try {
+    await deps.notifier.notify(told, KIND[told.status]);
+    timeline.record("notified", "done", `Owners notified (${KIND[told.status]})`);
+  } catch (notifyError: unknown) {
+    deps.log.error("notification failed", { error: errorMessage(notifyError), status: told.status });
+    timeline.record("notified", "failed", errorMessage(notifyError));
+  }
+  return { ...told, timeline: timeline.entries, updatedAt: deps.clock.now().toISOString() };
 }
 
 /** A later delivery for a handled incident: note it, and finish whatever an earlier run left undone. */
@@ -394,6 +461,7 @@ async function resume(
   deliveryId: string,
   ref: AlertRef | undefined,
   options: RespondOptions,
+  alert?: AlertDetails,
 ): Promise<Incident> {
   let current = stored;
   for (let attempt = 0; attempt < CONFLICT_RETRIES; attempt++) {
@@ -428,7 +496,10 @@ async function resume(
       continue;
     }
     deps.log.info("duplicate delivery: finishing what is left", { status: current.incident.status });
-    return finish(current, deps, ref, options);
+    return finish(current, deps, ref, options, {
+      earlier: stored.incident,
+      ...(alert ? { alert } : {}),
+    });
   }
   throw new ConflictError(`Incident ${stored.incident.id} kept changing under this delivery`);
 }
@@ -475,12 +546,31 @@ async function noteDelivery(
   return current.incident;
 }
 
+/**
+ * What a delivery that resumes an incident knows of the runs before it: the incident as it found
+ * it (a run may have died after a side effect and before recording it) and the alert as GitHub
+ * shows it now.
+ */
+export interface Resumed {
+  earlier: Incident;
+  alert?: AlertDetails;
+}
+
+/** The first message for the incident as last recorded: a failed incident retried and contained is news. */
+function notifiedSinceRecorded(incident: Incident): boolean {
+  const recorded = incident.timeline.findLastIndex(
+    (e) => e.step === "incident-recorded" && e.outcome === "done",
+  );
+  return incident.timeline.some((e, i) => i > recorded && e.step === "notified" && e.outcome === "done");
+}
+
 /** Steps after containment, each recorded once as done: resolve the alert, notify. */
 async function finish(
   stored: StoredIncident,
   deps: PlaybookDeps,
   ref: AlertRef | undefined,
   options: RespondOptions,
+  resumed?: Resumed,
 ): Promise<Incident> {
   let { incident, etag } = stored;
   const retryable: unknown[] = [];
@@ -501,37 +591,66 @@ async function finish(
       (error: unknown) => ({ ok: false as const, error, endedAt: deps.clock.now() }),
     );
   const started = deps.clock.now();
+  // A run that died after GitHub resolved the alert and before recording it: resolved is resolved.
+  const alreadyResolved = resumed?.alert?.state === "resolved";
   const resolveNow = Boolean(ref) && contained && !stepDone(incident, "alert-resolved");
-  const notifyNow = !stepDone(incident, "notified");
+  const notifyNow = !notifiedSinceRecorded(incident);
+  const kind = KIND[incident.status];
   const [resolved, notified] = await Promise.all([
-    resolveNow && ref ? settle(() => deps.alerts.resolveAlert(ref, resolutionComment(incident))) : undefined,
-    notifyNow ? settle(() => deps.notifier.notify(incident, KIND[incident.status])) : undefined,
+    resolveNow && ref
+      ? settle(() =>
+          alreadyResolved ? Promise.resolve() : deps.alerts.resolveAlert(ref, resolutionComment(incident)),
+        )
+      : undefined,
+    notifyNow
+      ? settle(() =>
+          sendNoticeOnce({
+            notifier: deps.notifier,
+            log: deps.log,
+            incident,
+            kind,
+            mayHaveBeenSent: resumed !== undefined,
+            send: (notice) => deps.notifier.notify(incident, kind, notice),
+          }),
+        )
+      : undefined,
   ]);
   if (resolved && !resolved.ok && isRetryable(resolved.error)) retryable.push(resolved.error);
+  // Slack refusing for good (a revoked webhook) is not retried into the dead-letter queue: it is
+  // said in the log, on the incident, in the issue and in the report instead.
+  const notifyGivenUp = notified !== undefined && !notified.ok && givenUp(notified.error, options);
   if (notified && !notified.ok) {
-    retryable.push(notified.error);
+    if (!notifyGivenUp) retryable.push(notified.error);
     deps.log.error("notification failed", { error: errorMessage(notified.error), status: incident.status });
   }
   if (resolved || notified) {
     await save((t, draft) => {
       if (resolved?.ok)
-        t.recordAt("alert-resolved", "done", "GitHub alert resolved as revoked", resolved.endedAt, started);
+        t.recordAt(
+          "alert-resolved",
+          "done",
+          alreadyResolved
+            ? `GitHub alert found already resolved (${resumed?.alert?.resolution ?? "no resolution given"})`
+            : "GitHub alert resolved as revoked",
+          resolved.endedAt,
+          started,
+        );
       else if (resolved) {
         t.recordAt("alert-resolved", "failed", errorMessage(resolved.error), resolved.endedAt, started);
         // A retry may still resolve it: only a failure that will not be retried is a standing warning.
-        if (!isRetryable(resolved.error) || options.finalAttempt) {
-          draft.warnings.push(`The GitHub alert was not resolved: ${errorMessage(resolved.error)}`);
+        if (givenUp(resolved.error, options)) {
+          warnOnce(draft, `The GitHub alert was not resolved: ${errorMessage(resolved.error)}`);
         }
       }
       if (notified?.ok) {
         t.recordAt(
           "notified",
           "done",
-          `Owners notified (${KIND[incident.status]})`,
+          noticeDetail(`Owners notified (${kind})`, notified.value),
           notified.endedAt,
           started,
         );
-        const receipt = notified.value;
+        const receipt = notified.value.receipt;
         if (receipt?.ts) {
           draft.notifications = {
             slack: { ...(receipt.channel ? { channel: receipt.channel } : {}), ts: receipt.ts },
@@ -539,15 +658,26 @@ async function finish(
         }
       } else if (notified) {
         t.recordAt("notified", "failed", errorMessage(notified.error), notified.endedAt, started);
+        if (notifyGivenUp) warnOnce(draft, `${NOT_TOLD}: ${errorMessage(notified.error)}`);
       }
     });
   }
 
   // Steps 5-8 load only after containment (their code is most of the bundle): a cold start
   // contains the key first.
-  if ((deps.investigation || deps.prevention || deps.issues) && contained && retryable.length === 0) {
+  // A pending retry defers them to the next delivery (the follow-up must not overtake the first
+  // message); the last delivery runs them whatever is pending: evidence must not wait on Slack.
+  if (
+    (deps.investigation || deps.prevention || deps.issues) &&
+    contained &&
+    (retryable.length === 0 || options.finalAttempt)
+  ) {
     const { afterContainment } = await import("./after-containment.js");
-    const after = await afterContainment({ incident, etag }, deps, ref, options);
+    const investigateAndTell = () =>
+      afterContainment({ incident, etag }, deps, ref, options, resumed?.earlier);
+    const after = await (deps.afterContainmentSlots
+      ? deps.afterContainmentSlots.run(investigateAndTell)
+      : investigateAndTell());
     ({ incident, etag } = after.stored);
     retryable.push(...after.retryable);
   }

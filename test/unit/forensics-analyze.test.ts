@@ -308,6 +308,20 @@ describe("analyzeTrail: the other verdicts", () => {
     expect(findings.headline).toMatch(/No calls at all/);
   });
 
+  it("never clears a key over a history it could not read: regions left unread make it suspicious", () => {
+    const empty = analyzeTrail([], {
+      leakedAt: "2026-11-02T09:00:00Z",
+      unreadRegions: ["eu-west-1", "us-east-1"],
+    });
+    expect(empty.verdict).toBe("suspicious");
+    expect(empty.headline).toMatch(/could not be read in 2 regions/);
+    expect(empty.reasons.join("\n")).toMatch(/eu-west-1 and us-east-1/);
+    const quiet = analyzeStory(quietStory(), { unreadRegions: ["sa-east-1"] });
+    expect(quiet.verdict).toBe("suspicious");
+    const ci = analyzeStory(ciOnlyStory(), { unreadRegions: ["sa-east-1"] });
+    expect(ci.verdict).toBe("suspicious");
+  });
+
   it(`flags ${DENIED_BURST_MIN_CALLS}+ denied calls within ${DENIED_BURST_WINDOW_MS / 1000} s from one address as enumeration`, () => {
     const story = deniedBurstStory();
     const findings = analyzeStory(story);

@@ -1,77 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { fakeAccessKeyId, fakeAccountId, fakeSecretAccessKey } from "../../sandbox/fake-ids.js";
-import type { AlertJob } from "../../src/domain/alert-job.js";
 import { PermanentFailure, TransientFailure } from "../../src/domain/errors.js";
-import { type PlaybookDeps, respondToAlert, respondToKey } from "../../src/playbook/respond.js";
-import {
-  FakeAlertSource,
-  FakeClock,
-  FakeKeyDirectory,
-  MemoryIncidentStore,
-  MemoryLog,
-  RecordingNotifier,
-  settings,
-} from "../support/fakes.js";
-
-function world(
-  options: { member?: boolean; userName?: string; secret?: (id: string, s: string) => string } = {},
-) {
-  const home = fakeAccountId();
-  const member = fakeAccountId();
-  const accessKeyId = fakeAccessKeyId();
-  const secret = fakeSecretAccessKey();
-  const owner = options.member === false ? home : member;
-  const directory = new FakeKeyDirectory(home);
-  directory.owners.set(accessKeyId, owner);
-  const iam = directory.account(owner);
-  const userName = options.userName ?? "ci-deploy";
-  iam.keys.set(accessKeyId, { userName, status: "Active" });
-  const alerts = new FakeAlertSource({
-    number: 7,
-    state: "open",
-    secretType: "aws_access_key_id",
-    secret: options.secret ? options.secret(accessKeyId, secret) : `${accessKeyId}:${secret}`,
-    htmlUrl: "https://github.com/acme/api/security/secret-scanning/7",
-  });
-  const incidents = new MemoryIncidentStore();
-  const notifier = new RecordingNotifier();
-  const log = new MemoryLog();
-  const deps: PlaybookDeps = {
-    alerts,
-    directory,
-    incidents,
-    notifier,
-    log,
-    clock: new FakeClock(),
-    settings: settings({ managedAccountIds: [member] }),
-  };
-  const job = (deliveryId = "d-1", action = "created"): AlertJob => ({
-    version: 1,
-    incidentId: "gh__acme__api__7",
-    deliveryId,
-    repository: "acme/api",
-    alertNumber: 7,
-    action,
-    secretType: "aws_access_key_id",
-    receivedAt: "2026-11-26T01:59:59.000Z",
-    installationId: 42,
-  });
-  return {
-    home,
-    member,
-    owner,
-    accessKeyId,
-    secret,
-    directory,
-    iam,
-    alerts,
-    incidents,
-    notifier,
-    log,
-    deps,
-    job,
-  };
-}
+import { respondToAlert, respondToKey } from "../../src/playbook/respond.js";
+import { settings } from "../support/fakes.js";
+import { world } from "../support/respond-world.js";
 
 describe("respondToAlert: containment", () => {
   it("deactivates the key in the member account, revokes older sessions at the containment time, resolves the alert and notifies", async () => {

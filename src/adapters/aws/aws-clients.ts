@@ -1,11 +1,14 @@
 /**
  * The AWS SDK clients the responder uses, built once per credentials and region and reused (style.md:
  * clients are built once and passed in). Endpoints come from the environment (AWS_ENDPOINT_URL_*),
- * so the same clients reach the local sandbox or AWS.
+ * so the same clients reach the local sandbox or AWS. Every client has a connection and a request
+ * timeout (request-handler.ts): without one a hung IAM call would hold the function until Lambda
+ * kills it, with nothing recorded and nobody told.
  */
 import { CloudTrailClient } from "@aws-sdk/client-cloudtrail";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { IAMClient } from "@aws-sdk/client-iam";
+import { awsRequestHandler } from "./request-handler.js";
 
 export interface TemporaryCredentials {
   accessKeyId: string;
@@ -24,11 +27,13 @@ export interface AwsClients {
 /** IAM is global: one region for every account. */
 export const IAM_REGION = "us-east-1";
 
-export function awsClients(options: { maxAttempts: number }): AwsClients {
+export function awsClients(options: { maxAttempts: number; callTimeoutMs?: number }): AwsClients {
   const cache = new Map<string, IAMClient | CloudTrailClient | EC2Client>();
+  const requestHandler = awsRequestHandler(options.callTimeoutMs);
   const config = (region: string, credentials?: TemporaryCredentials) => ({
     region,
     maxAttempts: options.maxAttempts,
+    requestHandler,
     ...(credentials ? { credentials } : {}),
   });
   function cached<T extends IAMClient | CloudTrailClient | EC2Client>(
@@ -46,8 +51,16 @@ export function awsClients(options: { maxAttempts: number }): AwsClients {
     return client;
   }
   return {
+    // Adaptive retries: when many keys of one account leak at once, IAM throttles the account, and
+    // the client's own rate limiter slows down to what IAM accepts instead of spending its attempts
+    // (and the standard mode's retry quota) on more throttled calls.
     iam: (credentials) =>
-      cached("iam", IAM_REGION, credentials, () => new IAMClient(config(IAM_REGION, credentials))),
+      cached(
+        "iam",
+        IAM_REGION,
+        credentials,
+        () => new IAMClient({ ...config(IAM_REGION, credentials), retryMode: "adaptive" }),
+      ),
     // One attempt: the snapshot paces LookupEvents and backs off itself (facts.md: 2 TPS per region);
     // the SDK's own quick retries would jump that queue and draw more throttling.
     cloudTrail: (region, credentials) =>

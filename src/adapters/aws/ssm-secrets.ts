@@ -7,6 +7,7 @@ import { SSMProvider } from "@aws-lambda-powertools/parameters/ssm";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import type { Env } from "../../config.js";
 import { ConfigError } from "../../domain/errors.js";
+import { awsRequestHandler } from "./request-handler.js";
 
 export const SECRET_VARIABLES = [
   "GITHUB_WEBHOOK_SECRET",
@@ -26,7 +27,9 @@ export async function withSsmSecrets(env: Env, provider?: SSMProvider): Promise<
     if (parameter) wanted.set(name, parameter);
   }
   if (wanted.size === 0) return env;
-  const ssm = provider ?? new SSMProvider({ awsSdkV3Client: new SSMClient({}) });
+  // Cold start: a hung SSM must fail the start (and be retried) rather than eat the function's timeout.
+  const ssm =
+    provider ?? new SSMProvider({ awsSdkV3Client: new SSMClient({ requestHandler: awsRequestHandler() }) });
   const names = Object.fromEntries([...wanted.values()].map((parameter) => [parameter, {}]));
   const found = (await ssm.getParametersByName(names, { decrypt: true, throwOnError: false })) as Record<
     string,

@@ -5,6 +5,12 @@ export function toResponderError(error: unknown, what: string): Error {
   const status = typeof error === "object" && error !== null && "status" in error ? Number(error.status) : 0;
   // Only the status travels on: the raw Octokit error carries the request, headers included.
   const cause = { name: error instanceof Error ? error.name : "Unknown", status };
+  if (status === 403 && rateLimited(error)) {
+    // GitHub answers an exhausted or secondary rate limit with 403 (or 429): it passes with time.
+    return new TransientFailure(`${what}: GitHub rate limit reached (HTTP 403)`, "github-rate-limited", {
+      cause,
+    });
+  }
   if (status === 401 || status === 403 || status === 404 || status === 422) {
     const reason =
       status === 401
@@ -20,4 +26,15 @@ export function toResponderError(error: unknown, what: string): Error {
   return new TransientFailure(`${what}: GitHub did not answer properly (${status || "no response"})`, code, {
     cause,
   });
+}
+
+/** The rate-limit headers of GitHub's answer: `x-ratelimit-remaining: 0` or a `retry-after`. */
+function rateLimited(error: unknown): boolean {
+  const response =
+    typeof error === "object" && error !== null && "response" in error ? error.response : undefined;
+  const headers =
+    typeof response === "object" && response !== null && "headers" in response ? response.headers : undefined;
+  if (typeof headers !== "object" || headers === null) return false;
+  const get = (name: string) => (headers as Record<string, unknown>)[name];
+  return String(get("x-ratelimit-remaining")) === "0" || get("retry-after") !== undefined;
 }

@@ -64,6 +64,12 @@ export function incidentIssue(input: {
     );
   }
   lines.push("", `Status: **${incident.status}**. ${plain(incident.summary)}`);
+  // What could not be done (Slack refusing the message among them): the issue may be the one place
+  // the owners read it.
+  if (incident.warnings.length > 0) {
+    lines.push("", "## Needs a person", "");
+    for (const warning of incident.warnings) lines.push(`- ⚠️ ${plain(warning)}`);
+  }
   if (findings) {
     lines.push("", "## What the key did", "", `**${findings.verdict}**: ${plain(findings.headline)}`, "");
     for (const reason of findings.reasons.slice(0, 8)) lines.push(`- ${plain(reason)}`);

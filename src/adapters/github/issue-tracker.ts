@@ -19,8 +19,9 @@ export class GitHubIssueTracker implements IssueTracker {
         state: "all",
         per_page: 100,
       });
+      // The title ends "(<incident id>)": match the whole id, so incident ..._1 never takes ..._11's issue.
       const found = (issues as Array<{ number: number; title: string; html_url: string }>).find((issue) =>
-        issue.title.includes(marker),
+        issue.title.endsWith(`(${marker})`),
       );
       return found ? { number: found.number, url: found.html_url } : undefined;
     } catch (error: unknown) {

@@ -1,13 +1,14 @@
 /**
  * Octokit clients for the GitHub REST API: a GitHub App installation token (minted per installation
- * by @octokit/auth-app and refreshed by it) or a plain token. Transient failures (5xx, 429, network)
- * are retried by @octokit/plugin-retry before the error reaches the playbook.
+ * by @octokit/auth-app and refreshed by it) or a plain token. Transient failures (5xx, 429, network,
+ * a call that outlasts the timeout) are retried by @octokit/plugin-retry before the error reaches
+ * the playbook.
  */
 import { createAppAuth } from "@octokit/auth-app";
 import { Octokit } from "@octokit/core";
 import { paginateRest } from "@octokit/plugin-paginate-rest";
 import { retry } from "@octokit/plugin-retry";
-import type { GitHubAuthConfig } from "../../config.js";
+import { DEFAULT_CALL_TIMEOUT_MS, type GitHubAuthConfig } from "../../config.js";
 
 const GitHub = Octokit.plugin(retry, paginateRest);
 export type GitHubClient = InstanceType<typeof GitHub>;
@@ -17,6 +18,22 @@ export interface GitHubClientOptions {
   retries?: number;
   /** Base delay between retries in ms; plugin-retry grows it quadratically. */
   retryAfterBaseMs?: number;
+  /** One request's limit, each try on its own (default DEFAULT_CALL_TIMEOUT_MS). */
+  timeoutMs?: number;
+}
+
+/**
+ * fetch with a deadline per request. @octokit/request has no timeout of its own and gives a
+ * caller's AbortError back without a `request`, which plugin-retry then never retries; a timeout
+ * signal's rejection (`TimeoutError`) instead becomes a RequestError with status 500, which it
+ * retries like any 5xx. A signal the caller passed still aborts the request.
+ */
+export function fetchWithTimeout(timeoutMs: number, inner: typeof fetch = fetch): typeof fetch {
+  return (input, init) => {
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = init?.signal ? AbortSignal.any([init.signal, deadline]) : deadline;
+    return inner(input, { ...init, signal });
+  };
 }
 
 /** Returns the client for an installation (App mode) or the single token client. */
@@ -27,6 +44,8 @@ export function githubClients(config: GitHubAuthConfig, options: GitHubClientOpt
     ...(options.retryAfterBaseMs === undefined ? {} : { retryAfterBaseValue: options.retryAfterBaseMs }),
   };
   const userAgent = "leak-responder";
+  // Also used by @octokit/auth-app to mint installation tokens (it calls through octokit.request).
+  const request = { fetch: fetchWithTimeout(options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS) };
   return (installationId?: number): GitHubClient => {
     const key = config.auth.kind === "app" ? `app:${installationId ?? "none"}` : "token";
     const cached = cache.get(key);
@@ -39,6 +58,7 @@ export function githubClients(config: GitHubAuthConfig, options: GitHubClientOpt
       client = new GitHub({
         baseUrl: config.apiUrl,
         userAgent,
+        request,
         retry: retryOptions,
         authStrategy: createAppAuth,
         auth: { appId: config.auth.appId, privateKey: config.auth.privateKey, installationId },
@@ -47,6 +67,7 @@ export function githubClients(config: GitHubAuthConfig, options: GitHubClientOpt
       client = new GitHub({
         baseUrl: config.apiUrl,
         userAgent,
+        request,
         retry: retryOptions,
         auth: config.auth.token,
       });

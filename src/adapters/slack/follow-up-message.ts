@@ -4,11 +4,17 @@
  * token, a second message with a webhook.
  */
 import { maskAccessKeyId } from "../../domain/access-key.js";
-import type { Incident } from "../../domain/incident.js";
 import type { Findings } from "../../forensics/findings.js";
 import type { FollowUp } from "../../ports.js";
 import { ownerMentions, type SlackMessage } from "./incident-message.js";
-import { type Blocks, escapeMrkdwn, fitMessage, listWithCount } from "./slack-limits.js";
+import {
+  type Blocks,
+  clip,
+  escapeMrkdwn,
+  fitMessage,
+  listWithCount,
+  MAX_LINE_CHARS,
+} from "./slack-limits.js";
 
 const VERDICT: Record<string, string> = {
   compromised: ":rotating_light: *Compromised*",
@@ -18,6 +24,8 @@ const VERDICT: Record<string, string> = {
 };
 
 const SHOWN_SIGNALS = 6;
+/** Five warnings of this size stay inside a section's 3000 characters (facts.md: Slack). */
+const WARNING_CHARS = 500;
 const SHOWN_ADDRESSES = 8;
 
 function signalLines(findings: Findings): string[] {
@@ -128,6 +136,15 @@ export function followUpMessage(
       },
     });
   }
+  // What failed after the first message (the alert left open, no issue, Slack itself refusing the
+  // first message): a person must hear it here, not only in the report.
+  if (incident.warnings.length > 0) {
+    const warnings = incident.warnings.map((w) => `• ${escapeMrkdwn(clip(w, WARNING_CHARS))}`);
+    blocks.push({
+      type: "section",
+      text: { type: "mrkdwn", text: `:warning: *Needs a person*\n${listWithCount(warnings, 5, "\n")}` },
+    });
+  }
   const mentions = ownerMentions(incident, owners);
   blocks.push({
     type: "context",
@@ -142,8 +159,49 @@ export function followUpMessage(
   return fitMessage({ text, blocks });
 }
 
-/** One line per incident, for a digest when many arrive at once. */
-export function digestLine(incident: Incident): string {
-  const key = incident.accessKeyId ? maskAccessKeyId(incident.accessKeyId) : "unknown key";
-  return `• \`${incident.id}\` ${key}: *${incident.status}*: ${escapeMrkdwn(incident.summary)}`;
+/**
+ * Forensics a person should look at: someone else used the key, or nobody can tell (no findings,
+ * regions left unread). Such follow-ups are never buried in a batch: listed first, counted.
+ */
+export function followUpNeedsLook(details: FollowUp): boolean {
+  const verdict = details.findings?.verdict;
+  return (
+    verdict === undefined ||
+    verdict === "compromised" ||
+    verdict === "suspicious" ||
+    (details.incident.forensics?.incompleteRegions.length ?? 0) > 0
+  );
+}
+
+const LINE_PLAN_CHARS = 300;
+
+/** A line in a list stays one line: Markdown paragraphs collapse to spaces. */
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, " ").trim();
+}
+
+/**
+ * One follow-up in a line, for a batch when many are ready at once: the verdict, the headline, the
+ * size of the history, unread regions, the plan in brief and where the report is. The incident id
+ * and the masked key come first, so clipping never loses them.
+ */
+export function followUpLine(details: FollowUp): string {
+  const { incident, findings, plan, reportLocation } = details;
+  const key = incident.accessKeyId ? maskAccessKeyId(incident.accessKeyId) : "the key";
+  const forensics = incident.forensics;
+  const parts = [
+    findings
+      ? `${VERDICT[findings.verdict] ?? findings.verdict}: ${escapeMrkdwn(oneLine(findings.headline))}`
+      : "*No findings* (the snapshot did not complete)",
+  ];
+  if (forensics) {
+    parts.push(`${forensics.eventCount} events in ${forensics.regions.length} regions`);
+    if (forensics.incompleteRegions.length > 0)
+      parts.push(`:warning: INCOMPLETE in ${forensics.incompleteRegions.join(", ")}: check by hand`);
+    if (forensics.rolesRevoked.length > 0)
+      parts.push(`roles revoked: ${listWithCount(forensics.rolesRevoked.map(escapeMrkdwn), 3)}`);
+  }
+  if (plan) parts.push(`plan: ${clip(escapeMrkdwn(oneLine(plan.summary)), LINE_PLAN_CHARS)}`);
+  if (reportLocation) parts.push(`report: \`${escapeMrkdwn(reportLocation)}\``);
+  return clip(`• \`${incident.id}\` \`${key}\`: ${parts.join(" · ")}`, MAX_LINE_CHARS);
 }

@@ -7,7 +7,7 @@ import { maskAccessKeyId } from "../../domain/access-key.js";
 import type { Incident } from "../../domain/incident.js";
 import { timeToContainMs } from "../../playbook/timeline.js";
 import type { NotificationKind } from "../../ports.js";
-import { type Blocks, escapeMrkdwn, fitMessage } from "./slack-limits.js";
+import { type Blocks, clip, escapeMrkdwn, fitMessage, MAX_SECTION_TEXT } from "./slack-limits.js";
 
 const SEVERITY: Record<NotificationKind, string> = {
   contained: "High (contained)",
@@ -68,11 +68,8 @@ export function ownerMentions(incident: Incident, owners: Readonly<Record<string
   ];
 }
 
-export function incidentMessage(
-  incident: Incident,
-  kind: NotificationKind,
-  owners: Readonly<Record<string, string>> = {},
-): SlackMessage {
+/** What both the full message and the compact detail say about an incident, worded once. */
+function incidentFacts(incident: Incident, kind: NotificationKind) {
   const key = incident.accessKeyId ? maskAccessKeyId(incident.accessKeyId) : "unknown key";
   const where = incident.repository
     ? incident.alertUrl
@@ -84,16 +81,6 @@ export function incidentMessage(
   const leakText = leak?.path
     ? `${escapeMrkdwn(leak.path)}${leak.startLine ? `:${leak.startLine}` : ""}`
     : "see the alert";
-  const fields = [
-    `*Severity*\n${SEVERITY[kind]}`,
-    `*Key*\n\`${key}\``,
-    `*Source*\n${where}`,
-    `*Leaked in*\n${leak?.url ? `<${leak.url}|${leakText}>` : leakText}`,
-    `*Account*\n${incident.location?.accountId ?? "unknown"}${incident.location?.viaMemberRole ? " (member)" : ""}`,
-    `*User*\n${escapeMrkdwn(incident.location?.userName ?? "unknown")}`,
-    `*Status*\n${incident.status}`,
-    `*Time to contain*\n${ttc === undefined ? "n/a" : `${(ttc / 1000).toFixed(1)} s from webhook`}`,
-  ];
   const done = incident.timeline
     .filter((e) => e.outcome === "done" || e.outcome === "would-do" || e.outcome === "failed")
     .filter((e) =>
@@ -103,6 +90,41 @@ export function incidentMessage(
       (e) =>
         `${e.outcome === "failed" ? ":x:" : e.outcome === "would-do" ? ":grey_question:" : ":heavy_check_mark:"} ${escapeMrkdwn(e.detail)}`,
     );
+  return {
+    key,
+    where,
+    leakedIn: leak?.url ? `<${leak.url}|${leakText}>` : leakText,
+    account: `${incident.location?.accountId ?? "unknown"}${incident.location?.viaMemberRole ? " (member)" : ""}`,
+    user: escapeMrkdwn(incident.location?.userName ?? "unknown"),
+    timeToContain: ttc === undefined ? "n/a" : `${(ttc / 1000).toFixed(1)} s from webhook`,
+    done,
+    todo: whatToDoNow(incident, kind),
+    warnings: incident.warnings.length > 0 && kind !== "partial" ? incident.warnings : [],
+  };
+}
+
+/** The kinds a person must act on now: never quiet, whatever message they end up in. */
+export function needsPerson(kind: NotificationKind): boolean {
+  return kind === "failed" || kind === "escalated" || kind === "partial";
+}
+
+export function incidentMessage(
+  incident: Incident,
+  kind: NotificationKind,
+  owners: Readonly<Record<string, string>> = {},
+): SlackMessage {
+  const facts = incidentFacts(incident, kind);
+  const fields = [
+    `*Severity*\n${SEVERITY[kind]}`,
+    `*Key*\n\`${facts.key}\``,
+    `*Source*\n${facts.where}`,
+    `*Leaked in*\n${facts.leakedIn}`,
+    `*Account*\n${facts.account}`,
+    `*User*\n${facts.user}`,
+    `*Status*\n${incident.status}`,
+    `*Time to contain*\n${facts.timeToContain}`,
+  ];
+  const done = facts.done;
   const blocks: Blocks = [
     {
       type: "header",
@@ -115,14 +137,14 @@ export function incidentMessage(
     { type: "section", fields: fields.map((text) => ({ type: "mrkdwn" as const, text })) },
   ];
   if (done.length > 0) blocks.push({ type: "section", text: { type: "mrkdwn", text: done.join("\n") } });
-  const todo = whatToDoNow(incident, kind);
+  const todo = facts.todo;
   if (todo) blocks.push({ type: "section", text: { type: "mrkdwn", text: todo } });
-  if (incident.warnings.length > 0 && kind !== "partial") {
+  if (facts.warnings.length > 0) {
     blocks.push({
       type: "section",
       text: {
         type: "mrkdwn",
-        text: `*Warnings*\n${incident.warnings.map((w) => `• ${escapeMrkdwn(w)}`).join("\n")}`,
+        text: `*Warnings*\n${facts.warnings.map((w) => `• ${escapeMrkdwn(w)}`).join("\n")}`,
       },
     });
   }
@@ -140,4 +162,29 @@ export function incidentMessage(
     blocks.splice(2, 0, { type: "section", text: { type: "mrkdwn", text: `Owners: ${mentions.join(" ")}` } });
   }
   return fitMessage({ text: `${HEADLINE[kind].replace(/:[a-z_]+: /, "")}: ${incident.summary}`, blocks });
+}
+
+/**
+ * The incident's full message in one section, for a thread reply that carries several incidents
+ * (a burst): the same facts, what to do now for the ones a person must act on, owners mentioned.
+ * The incident id and the masked key come first, so clipping never loses them.
+ */
+export function incidentDetail(
+  incident: Incident,
+  kind: NotificationKind,
+  owners: Readonly<Record<string, string>> = {},
+): string {
+  const facts = incidentFacts(incident, kind);
+  const mentions = ownerMentions(incident, owners);
+  // A plain "contained" says nothing its steps do not; every other status says why in its summary.
+  const lines = [
+    `*\`${incident.id}\`* \`${facts.key}\` · ${needsPerson(kind) ? `${HEADLINE[kind]}` : SEVERITY[kind]}`,
+    ...(incident.status === "contained" ? [] : [escapeMrkdwn(incident.summary)]),
+    `${facts.where} · leaked in ${facts.leakedIn} · account ${facts.account} · user ${facts.user} · *${incident.status}* · time to contain ${facts.timeToContain}`,
+    ...(facts.done.length > 0 ? [facts.done.join(" · ")] : []),
+    ...(facts.todo ? [facts.todo] : []),
+    ...(facts.warnings.length > 0 ? [`*Warnings*: ${facts.warnings.map(escapeMrkdwn).join(" · ")}`] : []),
+    ...(mentions.length > 0 ? [`Owners: ${mentions.join(" ")}`] : []),
+  ];
+  return clip(lines.join("\n"), MAX_SECTION_TEXT);
 }

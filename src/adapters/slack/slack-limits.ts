@@ -15,6 +15,8 @@ export const MAX_FIELD_TEXT = 2000;
 /** Undocumented total ceiling, kept well under (facts.md). */
 export const MAX_MESSAGE_CHARS = 12_000;
 export const MAX_FALLBACK_TEXT = 3000;
+/** One incident's line in a batch: long enough for a failure's reason, short enough to list many. */
+export const MAX_LINE_CHARS = 1000;
 
 export function clip(text: string, limit: number): string {
   if (text.length <= limit) return text;
@@ -71,4 +73,63 @@ function omitted(count: number): Block {
       { type: "mrkdwn", text: `${count} more section(s) left out to fit Slack; the report has everything.` },
     ],
   };
+}
+
+/** Room left for sections in one message once its frame (header, owners, context) is counted. */
+export interface Room {
+  blocks: number;
+  chars: number;
+}
+
+function section(text: string): Block {
+  return { type: "section", text: { type: "mrkdwn", text } };
+}
+
+/** What a section adds to the message's block JSON (facts.md: the ~13k total), comma included. */
+function sectionChars(text: string): number {
+  return JSON.stringify(section(text)).length + 1;
+}
+
+/**
+ * Entries into as few messages as Slack's limits allow, in order. With `join`, consecutive entries
+ * share a section up to MAX_SECTION_TEXT (a list of lines); without, each entry is a section of its
+ * own (a paragraph per incident). An entry is clipped to one section but never split or dropped:
+ * the counts add up to every entry, so a burst of any size loses no incident, it takes more messages.
+ */
+export function packSections(
+  entries: readonly string[],
+  room: Room,
+  join: boolean,
+): Array<{ count: number; sections: Block[] }> {
+  const messages: Array<{ count: number; sections: Block[] }> = [];
+  let texts: string[] = [];
+  let chars = 0;
+  let count = 0;
+  const flush = () => {
+    if (count > 0) messages.push({ count, sections: texts.map(section) });
+    texts = [];
+    chars = 0;
+    count = 0;
+  };
+  for (const raw of entries) {
+    const entry = clip(raw, MAX_SECTION_TEXT);
+    const last = texts.at(-1);
+    if (join && last !== undefined) {
+      const joined = `${last}\n${entry}`;
+      const grown = chars - sectionChars(last) + sectionChars(joined);
+      if (joined.length <= MAX_SECTION_TEXT && grown <= room.chars) {
+        texts[texts.length - 1] = joined;
+        chars = grown;
+        count += 1;
+        continue;
+      }
+    }
+    const size = sectionChars(entry);
+    if (count > 0 && (texts.length + 1 > room.blocks || chars + size > room.chars)) flush();
+    texts.push(entry);
+    chars += size;
+    count += 1;
+  }
+  flush();
+  return messages;
 }

@@ -1,0 +1,304 @@
+/**
+ * `leak-responder storm`: a whole organisation's keys leaking at once, on the embedded sandbox. Each
+ * alert is delivered 1-3 times (GitHub redelivers) in random order through the local intake and
+ * queue, with IAM's and Slack's rate limits on and CloudTrail's 2 requests/second per region. It
+ * reports what a person asks after such a night: was every key contained, how fast, was anything
+ * lost or done twice, and how much did the services push back.
+ */
+import { randomBytes, randomInt, randomUUID } from "node:crypto";
+import { parseArgs } from "node:util";
+import { alertPayload, deliverWebhook } from "../../sandbox/github-webhook.js";
+import { SLACK_POSTING_LIMIT } from "../../sandbox/state.js";
+import { type StormAlert, type StormOptions, type StormWorld, seedStorm } from "../../sandbox/storm.js";
+import { incidentIdFor } from "../domain/alert-job.js";
+import type { Incident } from "../domain/incident.js";
+import { type Log, MemoryLog } from "../logger.js";
+import { entryOf } from "../playbook/timeline.js";
+import { type LocalStack, startLocalStack } from "./local-stack.js";
+
+export interface StormRunOptions extends StormOptions {
+  /** Deliveries are spread over this long (default 10 s; the issue's storm: within a minute). */
+  spreadMs?: number;
+  /** Most deliveries per alert, each alert getting 1..this many (default 3). */
+  maxDeliveries?: number;
+  /** Alerts handled at once (default: all of them, as Lambda scales out per message). */
+  concurrency?: number;
+  /** IAM's rate limit per account in the sandbox (default 20/s, bursts of 40). */
+  iamRate?: { perSecond: number; burst: number };
+  /** Latency the sandbox adds to every call, as real services have (default 0). */
+  latencyMs?: number;
+  log?: Log;
+  /** Called with the running stack once the storm is seeded, before any delivery (tests inspect). */
+  onStart?: (stack: LocalStack, storm: StormWorld) => void;
+}
+
+export interface StormReport {
+  alerts: number;
+  accounts: number;
+  repositories: number;
+  deliveries: number;
+  /** Deliveries the intake did not answer 202 (should be 0). */
+  deliveriesRefused: number;
+  wallMs: number;
+  contained: number;
+  keysInactive: number;
+  incidents: number;
+  /** Alerts with no incident, or with more than one (should both be 0). */
+  alertsWithoutIncident: number;
+  alertsWithDuplicateIncidents: number;
+  alertsResolvedTwice: number;
+  deadLettered: number;
+  /** Webhook sent (first delivery of the alert) to key deactivated, over contained incidents. */
+  timeToContainMs: { median: number; p95: number; worst: number };
+  /** Incidents with no step left failed and the follow-up sent (the story told to the end). */
+  completed: number;
+  /** Steps whose last word was not "done", with how many incidents ended that way. */
+  unfinishedSteps: Record<string, number>;
+  incompleteSnapshots: number;
+  lookupEventsCalls: number;
+  lookupEventsThrottled: number;
+  /** The most LookupEvents the sandbox admitted for one account and region within any second. */
+  lookupEventsPeakPerSecond: number;
+  iamCalls: number;
+  iamThrottled: number;
+  slackMessages: number;
+  slackThreadReplies: number;
+  /** The most messages Slack received for one channel within any second. */
+  slackPeakPerSecond: number;
+  /** Messages Slack refused with 429 under its posting limit (retried after Retry-After). */
+  slackRateLimited: number;
+  githubIssues: number;
+  /** Incidents with more than one issue in their repository (should be 0). */
+  incidentsWithDuplicateIssues: number;
+}
+
+interface Delivery {
+  alert: StormAlert;
+  action: "created" | "reopened";
+}
+
+export async function runStorm(options: StormRunOptions = {}): Promise<StormReport> {
+  const log = options.log ?? new MemoryLog();
+  const alertCount = options.alerts ?? 500;
+  let storm: StormWorld | undefined;
+  const botToken = `storm-bot-${randomBytes(12).toString("hex")}`;
+  const stack = await startLocalStack({
+    log,
+    concurrency: options.concurrency ?? alertCount * (options.maxDeliveries ?? 3),
+    seed: (sandbox, world) => {
+      storm = seedStorm(sandbox, world, options);
+      sandbox.state.slackBotTokens.add(botToken);
+      return {
+        MANAGED_ACCOUNT_IDS: storm.accountIds.filter((id) => id !== world.homeAccountId).join(","),
+        // A bot token: the digest's details go in its thread (facts.md: webhooks have no threads).
+        SLACK_BOT_TOKEN: botToken,
+        SLACK_CHANNEL: "C0SECURITY",
+        SLACK_API_URL: `${sandbox.url}/slack/api`,
+      };
+    },
+  });
+  try {
+    if (!storm) throw new Error("the storm was not seeded");
+    const { sandbox, world, server } = stack;
+    sandbox.state.iamRateLimit = options.iamRate ?? { perSecond: 20, burst: 40 };
+    sandbox.state.slackRateLimit = SLACK_POSTING_LIMIT;
+    if (options.latencyMs) sandbox.faults.setLatency(options.latencyMs);
+    options.onStart?.(stack, storm);
+
+    const deliveries = shuffle(
+      storm.alerts.flatMap((alert) =>
+        Array.from(
+          { length: randomInt(1, (options.maxDeliveries ?? 3) + 1) },
+          (_, i): Delivery => ({ alert, action: i === 0 ? "created" : "reopened" }),
+        ),
+      ),
+    );
+    const firstSent = new Map<string, number>();
+    const started = Date.now();
+    const spreadMs = options.spreadMs ?? 10_000;
+    let refused = 0;
+    await Promise.all(
+      deliveries.map(async (delivery, i) => {
+        const due = started + (spreadMs * i) / deliveries.length;
+        const wait = due - Date.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        const repo = sandbox.state.repo(delivery.alert.repository);
+        if (!repo) throw new Error(`no repository ${delivery.alert.repository}`);
+        const id = incidentIdFor(delivery.alert.repository, delivery.alert.number);
+        const sent = await deliverWebhook(
+          server.webhookUrl,
+          world.webhookSecret,
+          "secret_scanning_alert",
+          alertPayload(repo, delivery.alert.number, delivery.action),
+          randomUUID(),
+        );
+        if (sent.status !== 202) refused += 1;
+        firstSent.set(id, Math.min(firstSent.get(id) ?? sent.sentAt, sent.sentAt));
+      }),
+    );
+    await server.queue.drain();
+    const wallMs = Date.now() - started;
+    return measure(stack, storm, { deliveries: deliveries.length, refused, firstSent, wallMs });
+  } finally {
+    await stack.close();
+  }
+}
+
+function measure(
+  stack: LocalStack,
+  storm: StormWorld,
+  run: { deliveries: number; refused: number; firstSent: Map<string, number>; wallMs: number },
+): StormReport {
+  const { sandbox, world, server } = stack;
+  const state = sandbox.state;
+  const objects = state.buckets.get(world.bucket) ?? new Map();
+  const incidentsById = new Map<string, Incident>();
+  let incidentObjects = 0;
+  for (const [key, object] of objects) {
+    const match = /^incidents\/([^/]+)\/incident\.json$/.exec(key);
+    if (!match?.[1]) continue;
+    incidentObjects += 1;
+    incidentsById.set(match[1], JSON.parse(object.body.toString("utf8")) as Incident);
+  }
+
+  const times: number[] = [];
+  let contained = 0;
+  let keysInactive = 0;
+  let withoutIncident = 0;
+  let resolvedTwice = 0;
+  let completed = 0;
+  let incompleteSnapshots = 0;
+  const unfinishedSteps: Record<string, number> = {};
+  for (const alert of storm.alerts) {
+    const id = incidentIdFor(alert.repository, alert.number);
+    const incident = incidentsById.get(id);
+    const key = state.findAccessKey(alert.accessKeyId)?.key;
+    if (key?.status === "Inactive") keysInactive += 1;
+    const githubAlert = state.repo(alert.repository)?.alerts.get(alert.number);
+    if ((githubAlert?.resolveCount ?? 0) > 1) resolvedTwice += 1;
+    if (!incident) {
+      withoutIncident += 1;
+      continue;
+    }
+    if (incident.status === "contained") contained += 1;
+    const deactivated = entryOf(incident, "key-deactivated");
+    const sentAt = run.firstSent.get(id);
+    if (deactivated && sentAt !== undefined) times.push(Date.parse(deactivated.at) - sentAt);
+    const lastWord = new Map(incident.timeline.map((entry) => [entry.step, entry.outcome]));
+    for (const [step, outcome] of lastWord)
+      if (outcome !== "done")
+        unfinishedSteps[`${step}:${outcome}`] = (unfinishedSteps[`${step}:${outcome}`] ?? 0) + 1;
+    if (![...lastWord.values()].includes("failed") && lastWord.get("followed-up") === "done") completed += 1;
+    if (incident.forensics?.incompleteRegions.length) incompleteSnapshots += 1;
+  }
+
+  const issueTitles = storm.repositories.flatMap(
+    (name) => state.repo(name)?.issues.map((i) => i.title) ?? [],
+  );
+  const lookups = state.calls.filter((c) => c.service === "cloudtrail" && c.operation === "LookupEvents");
+  const slack = state.slackMessages;
+  return {
+    alerts: storm.alerts.length,
+    accounts: storm.accountIds.length,
+    repositories: storm.repositories.length,
+    deliveries: run.deliveries,
+    deliveriesRefused: run.refused,
+    wallMs: run.wallMs,
+    contained,
+    keysInactive,
+    incidents: incidentObjects,
+    alertsWithoutIncident: withoutIncident,
+    // Incident ids are derived from the alert, so a second incident would be a second object for
+    // the same alert under another id: count objects beyond one per alert.
+    alertsWithDuplicateIncidents: Math.max(0, incidentObjects - incidentsById.size),
+    alertsResolvedTwice: resolvedTwice,
+    deadLettered: server.queue.counts.deadLettered,
+    timeToContainMs: percentiles(times),
+    completed,
+    unfinishedSteps,
+    incompleteSnapshots,
+    lookupEventsCalls: lookups.length,
+    lookupEventsThrottled: state.trailThrottleCount(),
+    lookupEventsPeakPerSecond: Math.max(0, ...[...state.trailLookups.values()].map(peakPerSecond)),
+    iamCalls: state.calls.filter((c) => c.service === "iam").length,
+    iamThrottled: state.iamThrottles,
+    slackMessages: slack.length,
+    slackThreadReplies: slack.filter((m) => m.threadTs !== undefined).length,
+    slackPeakPerSecond: peakPerSecond(slack.map((m) => m.receivedAt.getTime())),
+    slackRateLimited: state.slackRefusals.length,
+    githubIssues: issueTitles.length,
+    incidentsWithDuplicateIssues: [
+      ...countBy(issueTitles.map((title) => /\(([^()]+)\)$/.exec(title)?.[1] ?? title)).values(),
+    ].filter((n) => n > 1).length,
+  };
+}
+
+function countBy(values: readonly string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1);
+  return counts;
+}
+
+/** The most timestamps within any one-second window. */
+export function peakPerSecond(times: readonly number[]): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let peak = 0;
+  let from = 0;
+  for (let to = 0; to < sorted.length; to++) {
+    while ((sorted[to] ?? 0) - (sorted[from] ?? 0) >= 1_000) from += 1;
+    peak = Math.max(peak, to - from + 1);
+  }
+  return peak;
+}
+
+function percentiles(values: number[]): StormReport["timeToContainMs"] {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;
+  return { median: at(0.5), p95: at(0.95), worst: sorted.at(-1) ?? 0 };
+}
+
+function shuffle<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = randomInt(i + 1);
+    [items[i], items[j]] = [items[j] as T, items[i] as T];
+  }
+  return items;
+}
+
+export const stormCommand = {
+  summary: "a storm of leaked keys on the embedded sandbox, with figures",
+  async run(argv: string[]): Promise<number> {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        alerts: { type: "string", default: "500" },
+        accounts: { type: "string", default: "5" },
+        json: { type: "boolean", default: false },
+        help: { type: "boolean", default: false },
+      },
+      strict: true,
+    });
+    if (values.help) {
+      console.log(
+        "usage: leak-responder storm [--alerts 500] [--accounts 5] [--json]\n\nDelivers that many alerts (1-3 times each, in random order) to the local intake on the embedded sandbox, with IAM and Slack rate limits on, and reports time to contain and what was lost or repeated. Nothing leaves this machine.",
+      );
+      return 0;
+    }
+    const alerts = Number(values.alerts);
+    const accounts = Number(values.accounts);
+    if (!Number.isInteger(alerts) || alerts < 1 || alerts > 5_000)
+      throw new RangeError("--alerts must be a whole number from 1 to 5000");
+    if (!Number.isInteger(accounts) || accounts < 2 || accounts > 50)
+      throw new RangeError("--accounts must be a whole number from 2 to 50");
+    const report = await runStorm({ alerts, accounts });
+    if (values.json) console.log(JSON.stringify(report, null, 2));
+    else
+      for (const [name, value] of Object.entries(report))
+        console.log(`${name.padEnd(30)} ${JSON.stringify(value)}`);
+    const whole =
+      report.contained === report.alerts &&
+      report.alertsWithoutIncident === 0 &&
+      report.alertsWithDuplicateIncidents === 0;
+    return whole ? 0 : 1;
+  },
+};
