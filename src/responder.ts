@@ -134,6 +134,8 @@ export function createPlaybookDeps(
       ? { issues: { tracker: new GitHubIssueTracker(github), hideIps: config.githubIssue.hideIps } }
       : {}),
     afterContainmentSlots,
+    // Deliveries of one alert running at once through these deps wait for each other (respondToAlert).
+    inFlight: new Map(),
     investigation: {
       evidence,
       pacer: sharedPacer,

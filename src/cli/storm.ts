@@ -46,7 +46,13 @@ export interface StormReport {
   /** Alerts with no incident, or with more than one (should both be 0). */
   alertsWithoutIncident: number;
   alertsWithDuplicateIncidents: number;
+  /**
+   * Alerts resolved by more than one PATCH. Resolving is idempotent: a second PATCH is the client's
+   * retry of a call whose answer was lost (a timeout), never a second decision; see callsAbandoned.
+   */
   alertsResolvedTwice: number;
+  /** Calls the responder gave up waiting for (its call timeout) and retried, by operation. */
+  callsAbandoned: Record<string, number>;
   deadLettered: number;
   /** Webhook sent (first delivery of the alert) to key deactivated, over contained incidents. */
   timeToContainMs: { median: number; p95: number; worst: number };
@@ -212,6 +218,9 @@ function measure(
     // the same alert under another id: count objects beyond one per alert.
     alertsWithDuplicateIncidents: Math.max(0, incidentObjects - incidentsById.size),
     alertsResolvedTwice: resolvedTwice,
+    callsAbandoned: Object.fromEntries(
+      countBy(state.calls.filter((c) => c.status === 499).map((c) => `${c.service} ${c.operation}`)),
+    ),
     deadLettered: server.queue.counts.deadLettered,
     timeToContainMs: percentiles(times),
     completed,

@@ -103,7 +103,7 @@ export async function afterContainment(
       else {
         await save((t, draft) => {
           t.record("planned", "failed", errorMessage(error), started);
-          draft.warnings.push(`The OIDC migration plan could not be written: ${errorMessage(error)}`);
+          warnOnce(draft, `The OIDC migration plan could not be written: ${errorMessage(error)}`);
         });
       }
     }

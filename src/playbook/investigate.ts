@@ -16,6 +16,7 @@ import { parseTrailEvents } from "../forensics/parse-trail.js";
 import type { Pacer } from "../forensics/region-pacer.js";
 import type { TrailEvent } from "../forensics/trail-event.js";
 import type { EvidenceStore, StoredIncident } from "../ports.js";
+import { warnOnce } from "./failure-policy.js";
 import { incidentSaver, type SaveIncident } from "./incident-saver.js";
 import type { PlaybookDeps } from "./respond.js";
 import { continueSnapshot, type Snapshot, snapshotWindow, takeSnapshot } from "./snapshot.js";
@@ -324,7 +325,7 @@ async function revokeRoles(
         .join(". "),
     );
     if (notRevoked.length > 0) {
-      draft.warnings.push(`Sessions of roles the key assumed were NOT revoked: ${notRevoked.join("; ")}`);
+      warnOnce(draft, `Sessions of roles the key assumed were NOT revoked: ${notRevoked.join("; ")}`);
     }
   });
 }

@@ -64,6 +64,8 @@ export interface PlaybookDeps {
   issues?: { tracker: IssueTracker; hideIps: boolean };
   /** Shared by every incident of the process: steps 5-8 wait their turn, containment never does. */
   afterContainmentSlots?: Slots;
+  /** The deliveries running in this process, by incident id (see respondToAlert). */
+  inFlight?: Map<string, Promise<unknown>>;
 }
 
 export interface RespondOptions {
@@ -87,6 +89,29 @@ export async function respondToAlert(
   job: AlertJob,
   deps: PlaybookDeps,
   options: RespondOptions = {},
+): Promise<RespondResult> {
+  const inFlight = deps.inFlight;
+  if (!inFlight) return respondOnce(job, deps, options);
+  // Another delivery of the same alert running in this process: let it record the incident first,
+  // then this one finds it and only records itself, instead of spending IAM's rate limit on a second
+  // containment of the same key (a storm delivers most alerts 2-3 times within seconds).
+  const id = incidentIdFor(job.repository, job.alertNumber);
+  const earlier = inFlight.get(id);
+  const run = (earlier ?? Promise.resolve())
+    .catch(() => undefined)
+    .then(() => respondOnce(job, deps, options));
+  inFlight.set(id, run);
+  try {
+    return await run;
+  } finally {
+    if (inFlight.get(id) === run) inFlight.delete(id);
+  }
+}
+
+async function respondOnce(
+  job: AlertJob,
+  deps: PlaybookDeps,
+  options: RespondOptions,
 ): Promise<RespondResult> {
   const ref: AlertRef = {
     repository: job.repository,

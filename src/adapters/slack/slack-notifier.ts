@@ -147,7 +147,11 @@ export class SlackNotifier implements Notifier {
         ...(target.apiUrl ? { slackApiUrl: target.apiUrl } : {}),
       });
       // The WebClient waits Retry-After itself and retries; the channel's pace starts again after it.
-      client.on(WebClientEvent.RATE_LIMITED, (seconds: number) => this.#holdChannel(seconds * 1000));
+      // Only a refused post holds the channel: the history read-backs have limits of their own.
+      client.on(WebClientEvent.RATE_LIMITED, (seconds: number, request?: { url?: string }) => {
+        if (request?.url === undefined || request.url.endsWith("chat.postMessage"))
+          this.#holdChannel(seconds * 1000);
+      });
       this.#threads = true;
       this.findSent = (incident, kind) => findSentNotice(client, target.channel, incident, kind);
       this.#post = async (message, threadTs) => {
