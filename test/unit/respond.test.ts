@@ -165,9 +165,19 @@ describe("respondToAlert: when it cannot or must not contain", () => {
     expect(w.notifier.sent.map((n) => n.kind)).toEqual(["failed"]);
   });
 
-  it("a transient deactivation failure asks for a retry (no incident yet), and the last attempt records failed", async () => {
+  it("a transient deactivation failure is tried again at once, and the key dies in the same delivery", async () => {
     const w = world();
     w.iam.failDeactivate.push(new TransientFailure("Throttling", "Throttling"));
+    const { incident } = await respondToAlert(w.job(), w.deps);
+    expect(incident.status).toBe("contained");
+    expect(w.iam.keys.get(w.accessKeyId)?.status).toBe("Inactive");
+    expect(w.incidents.creates).toBe(1);
+  });
+
+  it("a transient deactivation failure that outlasts the tries asks for a retry (no incident yet), and the last attempt records failed", async () => {
+    const throttled = () => new TransientFailure("Throttling", "Throttling");
+    const w = world();
+    w.iam.failDeactivate.push(throttled(), throttled(), throttled());
     await expect(respondToAlert(w.job(), w.deps)).rejects.toBeInstanceOf(TransientFailure);
     expect(w.incidents.records.size).toBe(0);
 
@@ -175,7 +185,7 @@ describe("respondToAlert: when it cannot or must not contain", () => {
     expect(retried.incident.status).toBe("contained");
 
     const other = world();
-    other.iam.failDeactivate.push(new TransientFailure("Throttling", "Throttling"));
+    other.iam.failDeactivate.push(throttled(), throttled(), throttled());
     const final = await respondToAlert(other.job(), other.deps, { finalAttempt: true });
     expect(final.incident.status).toBe("failed");
     expect(other.notifier.sent.map((n) => n.kind)).toEqual(["failed"]);
