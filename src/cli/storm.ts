@@ -159,11 +159,9 @@ function measure(
   const state = sandbox.state;
   const objects = state.buckets.get(world.bucket) ?? new Map();
   const incidentsById = new Map<string, Incident>();
-  let incidentObjects = 0;
   for (const [key, object] of objects) {
     const match = /^incidents\/([^/]+)\/incident\.json$/.exec(key);
     if (!match?.[1]) continue;
-    incidentObjects += 1;
     incidentsById.set(match[1], JSON.parse(object.body.toString("utf8")) as Incident);
   }
 
@@ -212,11 +210,13 @@ function measure(
     wallMs: run.wallMs,
     contained,
     keysInactive,
-    incidents: incidentObjects,
+    incidents: incidentsById.size,
     alertsWithoutIncident: withoutIncident,
-    // Incident ids are derived from the alert, so a second incident would be a second object for
-    // the same alert under another id: count objects beyond one per alert.
-    alertsWithDuplicateIncidents: Math.max(0, incidentObjects - incidentsById.size),
+    // Ids derive from the alert, so a second incident for one alert would sit under another id (a
+    // manual `key__…` one, say): count the leaked keys that more than one incident object names.
+    alertsWithDuplicateIncidents: [
+      ...countBy([...incidentsById.values()].flatMap((i) => (i.accessKeyId ? [i.accessKeyId] : []))).values(),
+    ].filter((n) => n > 1).length,
     alertsResolvedTwice: resolvedTwice,
     callsAbandoned: Object.fromEntries(
       countBy(state.calls.filter((c) => c.status === 499).map((c) => `${c.service} ${c.operation}`)),
@@ -249,7 +249,7 @@ function countBy(values: readonly string[]): Map<string, number> {
 }
 
 /** The most timestamps within any one-second window. */
-export function peakPerSecond(times: readonly number[]): number {
+function peakPerSecond(times: readonly number[]): number {
   const sorted = [...times].sort((a, b) => a - b);
   let peak = 0;
   let from = 0;

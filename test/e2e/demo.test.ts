@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { runDemo } from "../../src/cli/demo.js";
 import type { LocalStack } from "../../src/cli/local-stack.js";
 import { MemoryLog } from "../../src/logger.js";
-import { findPlanted, sandboxOutputs } from "../support/secret-hygiene.js";
+import { findPlanted, recordQueued, sandboxOutputs } from "../support/secret-hygiene.js";
 
 describe("the demo story, end to end on the sandbox over real HTTP", () => {
   it("contains the member-account key through intake, queue and playbook, and reports it", async () => {
@@ -46,12 +46,7 @@ describe("the demo story, end to end on the sandbox over real HTTP", () => {
       world: { alertSecret: (key) => `${key.accessKeyId}\n${planted}` },
       beforeDelivery: (running) => {
         stack = running;
-        const queue = running.server.queue;
-        const send = queue.send.bind(queue);
-        queue.send = async (job) => {
-          queued.push(JSON.stringify(job));
-          return send(job);
-        };
+        recordQueued(running.server.queue, queued);
         running.sandbox.faults.inject({ service: "slack", kind: "server-error", times: 1 });
       },
     });

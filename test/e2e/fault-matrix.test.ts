@@ -20,7 +20,7 @@ import { type DemoSummary, runDemo } from "../../src/cli/demo.js";
 import type { LocalStack } from "../../src/cli/local-stack.js";
 import type { Incident, StepName } from "../../src/domain/incident.js";
 import { MemoryLog } from "../../src/logger.js";
-import { findPlanted, sandboxOutputs } from "../support/secret-hygiene.js";
+import { findPlanted, recordQueued, sandboxOutputs } from "../support/secret-hygiene.js";
 
 type Phase = "containment" | "after";
 
@@ -184,12 +184,7 @@ async function runCell(rules: FaultRule[], target?: { service: string; operation
       world: { alertSecret: (key) => `${key.accessKeyId}\n${planted}` },
       beforeDelivery: (running) => {
         stack = running;
-        const queue = running.server.queue;
-        const send = queue.send.bind(queue);
-        queue.send = async (job) => {
-          queued.push(JSON.stringify(job));
-          return send(job);
-        };
+        recordQueued(running.server.queue, queued);
         for (const rule of rules) running.sandbox.faults.inject(rule);
       },
     });

@@ -12,7 +12,7 @@ import type { LocalStack } from "../../src/cli/local-stack.js";
 import { runStorm, type StormReport } from "../../src/cli/storm.js";
 import { maskAccessKeyId } from "../../src/domain/access-key.js";
 import { MemoryLog } from "../../src/logger.js";
-import { findPlanted, sandboxOutputs } from "../support/secret-hygiene.js";
+import { findPlanted, recordQueued, sandboxOutputs } from "../support/secret-hygiene.js";
 
 const ALERTS = 500;
 
@@ -33,12 +33,7 @@ describe("a storm of 500 leaked keys", () => {
       onStart: (running, seeded) => {
         stack = running;
         storm = seeded;
-        const queue = running.server.queue;
-        const send = queue.send.bind(queue);
-        queue.send = async (job) => {
-          queued.push(JSON.stringify(job));
-          return send(job);
-        };
+        recordQueued(running.server.queue, queued);
       },
     });
     console.log(`storm figures: ${JSON.stringify(report)}`);

@@ -6,6 +6,7 @@
  */
 import { gunzipSync } from "node:zlib";
 import type { SandboxState } from "../../sandbox/state.js";
+import type { JobQueue } from "../../src/ports.js";
 
 export function sandboxOutputs(state: SandboxState): string[] {
   const out: string[] = [];
@@ -32,4 +33,14 @@ export function findPlanted(planted: string, sources: Record<string, readonly st
     });
   }
   return found;
+}
+
+/** Records every message body the intake puts on `queue`, as sent, into `into` (returned). */
+export function recordQueued(queue: JobQueue, into: string[] = []): string[] {
+  const send = queue.send.bind(queue);
+  queue.send = async (job) => {
+    into.push(JSON.stringify(job));
+    return send(job);
+  };
+  return into;
 }
