@@ -23,7 +23,7 @@ const esbuildOptions = Object.freeze({
   sourcesContent: false,
   format: "esm",
   platform: "node",
-  // Lambda runs nodejs22.x; local development on Node 20 never runs these bundles.
+  // Lambda runs nodejs22.x, as do local development and CI (package.json engines).
   target: "node22",
   // The ESM builds of the AWS SDK and Octokit tree-shake better than their CommonJS builds.
   mainFields: ["module", "main"],

@@ -29,6 +29,14 @@ function init(context: Context) {
   return ready;
 }
 
+/** Kept after the deadline to store the snapshot's part and checkpoint, save the incident and notify. */
+export const FINISH_MARGIN_MS = 60_000;
+
+/** When the run stops starting slow work (snapshot pages): Lambda's remaining time less the margin. */
+export function runDeadline(context: Pick<Context, "getRemainingTimeInMillis">, now = Date.now()): number {
+  return now + Math.max(0, context.getRemainingTimeInMillis() - FINISH_MARGIN_MS);
+}
+
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   const { deps, config } = await init(context);
   const recordHandler = async (record: SQSRecord) => {
@@ -36,6 +44,7 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
     const receives = Number(record.attributes.ApproximateReceiveCount) || 1;
     const { incident, duplicate } = await respondToAlert(job, deps, {
       finalAttempt: receives >= config.maxReceiveCount,
+      deadline: runDeadline(context),
     });
     log.info("alert handled", { incidentId: incident.id, status: incident.status, duplicate, receives });
     deps.log.removeKeys(["incidentId", "deliveryId"]);

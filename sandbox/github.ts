@@ -182,7 +182,7 @@ function alertJson(repo: GitHubRepo, alert: GitHubAlert, baseUrl: string): Recor
     resolved_by: alert.resolvedBy ? { login: alert.resolvedBy } : null,
     resolution_comment: alert.resolutionComment,
     push_protection_bypassed: false,
-    first_location_detected: first ? { ...first.details } : null,
+    ...(alert.omitFirstLocation ? {} : { first_location_detected: first ? { ...first.details } : null }),
     has_more_locations: alert.locations.length > 1,
   };
 }

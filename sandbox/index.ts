@@ -5,6 +5,7 @@
 import { cloudtrailService } from "./aws/cloudtrail.js";
 import { ec2Service } from "./aws/ec2.js";
 import { iamService } from "./aws/iam.js";
+import { organizationsService } from "./aws/organizations.js";
 import { s3Service } from "./aws/s3.js";
 import { sqsService } from "./aws/sqs.js";
 import { stsService } from "./aws/sts.js";
@@ -26,6 +27,7 @@ export async function startSandbox(options: { state?: SandboxState; port?: numbe
       s3Service,
       cloudtrailService,
       ec2Service,
+      organizationsService,
       githubService,
       slackService,
     ],

@@ -121,7 +121,7 @@ export function seedDemoWorld(sandbox: Sandbox, options: DemoWorldOptions = {}):
   const appId = state.nextNumericId();
   state.githubApps.set(appId, { publicKeyPem: appKeys.publicKeyPem });
   const installationId = state.nextNumericId();
-  const repository = options.repository ?? "acme/payments-api";
+  const repository = options.repository ?? "example-org/payments-api";
   const commitSha = randomBytes(20).toString("hex");
   state.addRepo(repository, {
     installationId,
@@ -153,7 +153,7 @@ export function seedDemoWorld(sandbox: Sandbox, options: DemoWorldOptions = {}):
     ],
   });
 
-  const bucket = "leak-responder-incidents";
+  const bucket = "example-org-incidents";
   state.buckets.set(bucket, new Map());
 
   return {
@@ -359,7 +359,7 @@ jobs:
           aws-access-key-id: \${{ secrets.AWS_ACCESS_KEY_ID }}
           aws-secret-access-key: \${{ secrets.AWS_SECRET_ACCESS_KEY }}
           aws-region: eu-west-1
-      - run: aws s3 sync ./dist s3://acme-payments-deploy/releases/
+      - run: aws s3 sync ./dist s3://example-org-payments-deploy/releases/
       - run: aws cloudformation deploy --stack-name payments-api --template-file stack.yml
 `,
   ".github/workflows/nightly-report.yml": `name: Nightly report
@@ -375,6 +375,6 @@ jobs:
     runs-on: ubuntu-latest
     steps:
       - uses: actions/checkout@v4
-      - run: aws s3 cp s3://acme-payments-deploy/reports/latest.csv .
+      - run: aws s3 cp s3://example-org-payments-deploy/reports/latest.csv .
 `,
 };

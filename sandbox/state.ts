@@ -30,7 +30,27 @@ export interface RoleRecord {
   arn: string;
   /** Account ids or role ARNs allowed to assume it (the sandbox's simplified trust policy). */
   trustedPrincipals: string[];
+  /** The trust policy's `sts:ExternalId` condition, when it has one. */
+  externalId?: string;
   inlinePolicies: Map<string, string>;
+}
+
+/** AWS Organizations: an account's lifecycle state (ListAccounts' `State`). */
+export type OrganizationAccountState =
+  | "ACTIVE"
+  | "SUSPENDED"
+  | "PENDING_CLOSURE"
+  | "CLOSED"
+  | "PENDING_ACTIVATION";
+
+/** The organisation the sandbox's accounts belong to, when a test creates one. */
+export interface OrganizationRecord {
+  id: string;
+  managementAccountId: string;
+  /** Accounts that may call ListAccounts besides the management account. */
+  delegatedAdministrators: Set<string>;
+  /** Account id -> state, in the order they joined. */
+  members: Map<string, OrganizationAccountState>;
 }
 
 export interface AccountRecord {
@@ -122,6 +142,8 @@ export interface GitHubAlert {
   publiclyLeaked: boolean;
   createdAt: string;
   locations: GitHubAlertLocation[];
+  /** GHES before 3.x and some alerts carry no `first_location_detected`: only the locations API has it. */
+  omitFirstLocation?: boolean;
   /** How many PATCH requests resolved it (idempotency tests count them). */
   resolveCount: number;
 }
@@ -294,6 +316,8 @@ export class SandboxState {
   /** The posting limit's bucket per channel key: tokens left as of `at` (ms). */
   readonly slackBuckets = new Map<string, { tokens: number; at: number }>();
   readonly calls: CallRecord[] = [];
+  /** AWS Organizations (sandbox/aws/organizations.ts); undefined: the accounts are in no organisation. */
+  organization: OrganizationRecord | undefined;
   #nextId = 1000;
 
   nextNumericId(): number {

@@ -19,7 +19,7 @@ export async function runTs(entry, argv) {
     packages: "external",
     platform: "node",
     format: "esm",
-    target: "node20",
+    target: "node22",
     sourcemap: "inline",
     logLevel: "warning",
   });

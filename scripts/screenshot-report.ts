@@ -28,7 +28,7 @@ export async function main(argv: string[]): Promise<number> {
   const dir = await mkdtemp(join(tmpdir(), "leak-responder-report-"));
   try {
     const summary = await runDemo({ reportDir: dir });
-    const page = summary.reportCopies.find((path) => path.endsWith(".html"));
+    const page = summary.artifacts.find((path) => path.endsWith(".html"));
     if (!page) throw new Error("the demo wrote no HTML report");
     const { png, problems } = await withChromiumPage(
       pathToFileURL(resolve(page)).href,

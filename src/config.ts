@@ -32,7 +32,11 @@ export interface RespondConfig {
   mode: "enforce" | "dry-run";
   protectedUsers: string[];
   managedAccountIds: string[];
+  /** Every ACTIVE account of the AWS organisation is managed too (ORGANIZATION_ACCOUNTS). */
+  organizationAccounts: boolean;
   memberRoleName: string;
+  /** Sent as ExternalId when assuming the member role (the member template's ExternalId). */
+  memberRoleExternalId?: string;
   /** Absent only for a manual response to a key (no alert to read or resolve). */
   github?: GitHubAuthConfig;
   /** Absent: notifications go to the log. */
@@ -88,14 +92,29 @@ function positiveInt(env: Env, name: string, fallback: number): number {
 function url(env: Env, name: string, fallback?: string): string {
   const raw = env[name]?.trim() || fallback;
   if (!raw) throw new ConfigError(`${name} is not set`);
+  let parsed: URL;
   try {
-    const parsed = new URL(raw);
-    if (parsed.protocol !== "https:" && parsed.protocol !== "http:") throw new Error("not http(s)");
+    parsed = new URL(raw);
   } catch {
     // The value may be a secret (a Slack webhook URL): never echo it.
     throw new ConfigError(`${name} is not a valid http(s) URL`);
   }
+  // Every one of these URLs carries a token (or is one): clear text only to the local sandbox.
+  const secure =
+    parsed.protocol === "https:" || (parsed.protocol === "http:" && isLoopbackHost(parsed.hostname));
+  if (!secure) {
+    throw new ConfigError(`${name} must be an https URL (http is allowed only on a loopback address)`);
+  }
   return raw.replace(/\/+$/, "");
+}
+
+/** `URL.hostname` keeps IPv6 brackets; a name like "localhost.example" is not loopback. */
+function isLoopbackHost(hostname: string): boolean {
+  return (
+    hostname === "localhost" ||
+    hostname === "[::1]" ||
+    /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(hostname)
+  );
 }
 
 export function loadIntakeConfig(env: Env = process.env): IntakeConfig {
@@ -155,6 +174,13 @@ export function loadRespondConfig(
   if (!/^[\w+=,.@-]{1,64}$/.test(memberRoleName)) {
     throw new ConfigError(`MEMBER_ROLE_NAME is not a valid IAM role name: "${memberRoleName}"`);
   }
+  // AWS: 2-1224 characters of [\w+=,.@:/-].
+  const externalId = env.MEMBER_ROLE_EXTERNAL_ID?.trim();
+  if (externalId && !/^[\w+=,.@:/-]{2,1224}$/.test(externalId)) {
+    throw new ConfigError(
+      "MEMBER_ROLE_EXTERNAL_ID must be 2-1224 characters of letters, digits and +=,.@:/-",
+    );
+  }
   const bucket = env.INCIDENT_BUCKET?.trim();
   const dir = env.INCIDENT_DIR?.trim();
   if (!bucket && !dir) {
@@ -184,7 +210,9 @@ export function loadRespondConfig(
     mode,
     protectedUsers: list(env.PROTECTED_USERS),
     managedAccountIds,
+    organizationAccounts: flag(env, "ORGANIZATION_ACCOUNTS", false),
     memberRoleName,
+    ...(externalId ? { memberRoleExternalId: externalId } : {}),
     ...(options.github === "required" || env.GITHUB_APP_ID?.trim() || env.GITHUB_TOKEN?.trim()
       ? { github: loadGitHubAuthConfig(env) }
       : {}),

@@ -124,6 +124,15 @@ export const AWS_ACTIONS: readonly AwsAction[] = [
     usedFor: "KeyDirectory.iamIn: the member-account role, when the key is not in the home account.",
   },
   {
+    action: "organizations:ListAccounts",
+    grantedTo: ["respond"],
+    caller: { kind: "code", client: "@aws-sdk/client-organizations", command: "ListAccountsCommand" },
+    usedFor:
+      "MemberAccounts.list (src/adapters/aws/organization-accounts.ts): the organisation's ACTIVE accounts are managed.",
+    conditional: "organizationAccounts",
+    resourceStarOnly: true,
+  },
+  {
     action: "iam:GetAccessKeyLastUsed",
     grantedTo: ["respond", "member"],
     caller: { kind: "code", client: "@aws-sdk/client-iam", command: "GetAccessKeyLastUsedCommand" },

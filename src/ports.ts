@@ -19,7 +19,7 @@ export interface AlertLocation {
   path?: string;
   startLine?: number;
   commitSha?: string;
-  blobUrl?: string;
+  /** A page a person can open (`html_url`, `page_url`), never an API URL. */
   url?: string;
 }
 
@@ -115,6 +115,15 @@ export interface KeyDirectory {
   iamIn(accountId: string): Promise<AccountIam>;
   /** CloudTrail in the account, with the same credentials as iamIn. */
   activityIn(accountId: string): Promise<ActivityLog>;
+}
+
+/**
+ * Member accounts beyond the static MANAGED_ACCOUNT_IDS: the organisation's ACTIVE accounts (AWS
+ * Organizations), so an account that joins is covered without a redeploy.
+ */
+export interface MemberAccounts {
+  /** The member account ids; cached by the adapter, so cheap to ask on every alert. */
+  list(): Promise<readonly string[]>;
 }
 
 export interface StoredIncident {

@@ -3,9 +3,11 @@
  * ports. The Lambda function, the CLI, the local server and the demo all build the responder here,
  * so they differ only in configuration (the sandbox is just other endpoints).
  */
+import { OrganizationsClient } from "@aws-sdk/client-organizations";
 import { STSClient } from "@aws-sdk/client-sts";
 import { AwsKeyDirectory } from "./adapters/aws/account-access.js";
-import { awsClients } from "./adapters/aws/aws-clients.js";
+import { awsClients, IAM_REGION } from "./adapters/aws/aws-clients.js";
+import { OrganizationAccounts } from "./adapters/aws/organization-accounts.js";
 import { awsRequestHandler } from "./adapters/aws/request-handler.js";
 import { GitHubAlertSource } from "./adapters/github/alert-source.js";
 import { GitHubIssueTracker } from "./adapters/github/issue-tracker.js";
@@ -81,6 +83,7 @@ export function createPlaybookDeps(
     sts,
     clients: awsClients({ maxAttempts: AWS_MAX_ATTEMPTS, callTimeoutMs: timeoutMs }),
     memberRoleName: config.memberRoleName,
+    ...(config.memberRoleExternalId ? { externalId: config.memberRoleExternalId } : {}),
     ...(overrides.homeAccountId ? { homeAccountId: overrides.homeAccountId } : {}),
   });
   const github = config.github
@@ -129,6 +132,18 @@ export function createPlaybookDeps(
       protectedUsers: config.protectedUsers,
       managedAccountIds: config.managedAccountIds,
     },
+    ...(config.organizationAccounts
+      ? {
+          // Organizations' endpoint, like IAM's, is global in us-east-1.
+          memberAccounts: new OrganizationAccounts(
+            new OrganizationsClient({
+              region: IAM_REGION,
+              maxAttempts: AWS_MAX_ATTEMPTS,
+              requestHandler: awsRequestHandler(timeoutMs),
+            }),
+          ),
+        }
+      : {}),
     ...(github ? { prevention: { repositories: new GitHubRepositorySource(github), evidence } } : {}),
     ...(github && config.githubIssue.enabled
       ? { issues: { tracker: new GitHubIssueTracker(github), hideIps: config.githubIssue.hideIps } }

@@ -157,6 +157,9 @@ function assumeRole(state: SandboxState, caller: Caller, form: URLSearchParams, 
   const role = state.accounts.get(accountId)?.roles.get(roleName);
   if (!role || !trusts(role.trustedPrincipals, caller))
     throw accessDenied(caller.arn, "sts:AssumeRole", roleArn);
+  // The member template's condition `StringEquals sts:ExternalId`: a missing or different id is denied.
+  if (role.externalId !== undefined && form.get("ExternalId") !== role.externalId)
+    throw accessDenied(caller.arn, "sts:AssumeRole", roleArn);
   const issuedAt = new Date();
   const expiresAt = new Date(issuedAt.getTime() + seconds * 1000);
   const assumedRoleId = `${role.roleId}:${sessionName}`;

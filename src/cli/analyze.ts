@@ -2,8 +2,8 @@
  * `leak-responder analyze --events FILE [--leaked-at ISO] [--contained-at ISO] [--key ID]...
  * [--ranges FILE | --offline] [--json]`: the analysis step for a CloudTrail export a person has in
  * hand (a log file, LookupEvents output, the snapshot's JSON lines; gzip or not). Prints the verdict
- * and its reasons first, then what the signals, addresses and regions show. A bad argument or an
- * unreadable file is one clear line on stderr and exit code 2.
+ * and its reasons first, then what the signals, addresses and regions show. A bad argument, an
+ * unreadable file, or a file with no CloudTrail record in it is one clear line on stderr and exit code 2.
  */
 import { readFile, stat } from "node:fs/promises";
 import { parseArgs } from "node:util";
@@ -31,8 +31,8 @@ const HELP = `usage: leak-responder analyze --events FILE [--leaked-at TIME] [--
                               [--key ACCESS_KEY_ID]... [--ranges FILE | --offline] [--json]
 
 Judges a key's CloudTrail history: who used it after the leak, from where (GitHub Actions
-runners or not), what they did (recon, persistence, privilege escalation, impact, defense
-evasion), and whether it is compromised.
+runners or not), what they did (recon, credential access, exfiltration, persistence, privilege
+escalation, impact, defense evasion), and whether it is compromised.
   --events        a CloudTrail log file ({"Records": [...]}), LookupEvents output
                   ({"Events": [...]}, one page or an array of pages), JSON lines of records,
                   or a JSON array of records; gzip is accepted
@@ -175,11 +175,21 @@ async function readTrail(path: string, maxBytes: number): Promise<ParsedTrail> {
       );
     }
   }
+  let parsed: ParsedTrail;
   try {
-    return parseTrail(bytes.toString("utf8"), { maxBytes });
+    parsed = parseTrail(bytes.toString("utf8"), { maxBytes });
   } catch (error: unknown) {
     throw new UsageProblem(`${path}: ${errorMessage(error)}`);
   }
+  // An empty page of a real export ({"Records": []}, {"Events": []}) is "no calls"; an empty file or
+  // JSON with no record in it is the wrong file, and "the key was not used" would be a false all-clear.
+  const recognised = parsed.format === "cloudtrail-log-file" || parsed.format === "lookup-events";
+  if (parsed.events.length === 0 && !recognised) {
+    throw new UsageProblem(
+      `${path}: Not a CloudTrail export: ${parsed.format === "empty" ? "the file is empty" : "no CloudTrail record in it"} (expected {"Records": [...]}, LookupEvents output or JSON lines of records)`,
+    );
+  }
+  return parsed;
 }
 
 async function rangesFor(values: {

@@ -6,7 +6,7 @@
  */
 
 import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { alertPayload, deliverWebhook } from "../../sandbox/github-webhook.js";
@@ -14,11 +14,13 @@ import type { DemoWorldOptions } from "../../sandbox/scenario.js";
 import { maskAccessKeyId } from "../domain/access-key.js";
 import type { Incident } from "../domain/incident.js";
 import { MemoryLog } from "../logger.js";
+import { PLAN_PREFIX } from "../playbook/prevent.js";
 import { timeToContainMs } from "../playbook/timeline.js";
 import { type LocalStack, type LocalStackOptions, startLocalStack } from "./local-stack.js";
 
 export interface DemoSummary {
   incidentId: string;
+  repository: string;
   accessKeyId: string;
   account: string;
   user: string;
@@ -47,9 +49,10 @@ export interface DemoSummary {
   planFiles: string[];
   /** Step 8: the issue opened in the repository. */
   githubIssue: string | null;
-  /** Step 8: the audit report as stored beside the evidence, and local copies to open. */
+  /** Step 8: the audit report as stored beside the evidence. */
   reportFiles: string[];
-  reportCopies: string[];
+  /** Every result written to disk for a person to open (report, plan, Slack messages, issue body). */
+  artifacts: string[];
   timeline: Array<{ step: string; outcome: string; atMs: number; detail: string }>;
 }
 
@@ -81,22 +84,60 @@ function timelineOf(incident: Incident): DemoSummary["timeline"] {
   }));
 }
 
-const DEFAULT_REPORT_DIR = join(".leak-responder", "demo");
+const DEFAULT_ARTIFACT_DIR = join(".leak-responder", "demo");
 
-/** Copies the stored report out of the sandbox so a person can open it (the sandbox ends with the demo). */
-async function copyReport(stack: LocalStack, incident: Incident, dir: string): Promise<string[]> {
-  const evidence = stack.deps.investigation?.evidence;
-  if (!evidence || !incident.report?.length) return [];
-  await mkdir(dir, { recursive: true });
-  const copies: string[] = [];
-  for (const file of incident.report) {
-    const body = await evidence.get(incident.id, file.name);
-    if (!body) continue;
-    const path = join(dir, file.name);
+/** The words a person sees in a Slack message: the fallback text and every block's text. */
+function slackText(payload: Record<string, unknown>): string {
+  const lines: string[] = [];
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) {
+      for (const item of value) visit(item);
+    } else if (value && typeof value === "object") {
+      for (const [field, inner] of Object.entries(value)) {
+        if (field === "text" && typeof inner === "string") lines.push(inner);
+        else visit(inner);
+      }
+    }
+  };
+  visit(payload);
+  return `${lines.join("\n\n")}\n`;
+}
+
+/**
+ * Writes every result out of the sandbox into one folder per incident (the sandbox ends with the
+ * demo): the audit report, the OIDC plan's files, each Slack message as text and JSON, the issue body.
+ */
+async function saveArtifacts(stack: LocalStack, incident: Incident, root: string): Promise<string[]> {
+  const dir = join(root, incident.id);
+  const saved: string[] = [];
+  const save = async (relative: string, body: string | Buffer) => {
+    const path = join(dir, relative);
+    await mkdir(dirname(path), { recursive: true });
     await writeFile(path, body);
-    copies.push(path);
+    saved.push(path);
+  };
+  const evidence = stack.deps.investigation?.evidence;
+  for (const file of evidence ? (incident.report ?? []) : []) {
+    const body = await evidence?.get(incident.id, file.name);
+    if (body) await save(join("report", file.name), body);
   }
-  return copies;
+  const planStore = stack.deps.prevention?.evidence;
+  for (const file of planStore ? (incident.plan?.files ?? []) : []) {
+    const body = await planStore?.get(incident.id, `${PLAN_PREFIX}/${file}`);
+    if (body) await save(join("plan", file), body);
+  }
+  let n = 0;
+  for (const message of stack.sandbox.state.slackMessages) {
+    n++;
+    await save(join("slack", `message-${n}.json`), `${JSON.stringify(message.payload, null, 2)}\n`);
+    await save(join("slack", `message-${n}.txt`), slackText(message.payload));
+  }
+  const issueNumber = incident.githubIssue?.number;
+  const issue = stack.sandbox.state
+    .repo(stack.world.repository)
+    ?.issues.find((i) => i.number === issueNumber);
+  if (issue) await save("github-issue.md", `# ${issue.title}\n\n${issue.body}\n`);
+  return saved;
 }
 
 export interface DemoOptions {
@@ -104,7 +145,7 @@ export interface DemoOptions {
   env?: Record<string, string>;
   /** Deliver the same alert this many more times (GitHub redeliveries, a reopened alert). */
   redeliveries?: number;
-  /** Where local copies of the report go (default .leak-responder/demo). */
+  /** Where the results (report, plan, Slack messages, issue) are written, one folder per incident. */
   reportDir?: string;
   port?: number;
   /** Tests plant their own secret in the alert and read every log line. */
@@ -160,6 +201,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
     const sessionWorksAfter = await sessionStillWorks(sandbox.url, world.bucket, world.mintedSession);
     return {
       incidentId: incident.id,
+      repository: world.repository,
       accessKeyId: world.leaked.key.accessKeyId,
       account: incident.location?.accountId ?? "unknown",
       user: incident.location?.userName ?? "unknown",
@@ -182,7 +224,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
       planFiles: incident.plan?.files ?? [],
       githubIssue: incident.githubIssue?.url ?? null,
       reportFiles: (incident.report ?? []).map((f) => `s3://${world.bucket}/${f.key}`),
-      reportCopies: await copyReport(stack, incident, options.reportDir ?? DEFAULT_REPORT_DIR),
+      artifacts: await saveArtifacts(stack, incident, options.reportDir ?? DEFAULT_ARTIFACT_DIR),
       timeline: timelineOf(incident),
     };
   } finally {
@@ -192,7 +234,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
 
 function print(summary: DemoSummary): void {
   const ok = (value: boolean) => (value ? "yes" : "NO");
-  console.log("leak-responder demo: a CI key leaked in acme/payments-api, found by GitHub secret scanning\n");
+  console.log(
+    `leak-responder demo: a CI key leaked in ${summary.repository}, found by GitHub secret scanning\n`,
+  );
   console.log(`Webhook answered ${summary.webhookStatus}; the playbook ran:`);
   for (const entry of summary.timeline) {
     console.log(
@@ -219,11 +263,12 @@ function print(summary: DemoSummary): void {
   const signals = Object.entries(summary.signalCounts).map(([category, n]) => `${category} ${n}`);
   console.log(`Signals:              ${signals.join(", ") || "none"}`);
   console.log(`GitHub issue:         ${summary.githubIssue ?? "none"}`);
-  console.log(
-    `Audit report:         ${summary.reportCopies.find((p) => p.endsWith(".html")) ?? "not written"} (open it in a browser)`,
-  );
   console.log(`OIDC plan:            ${summary.planFiles.length} files at ${summary.planLocation ?? "n/a"}`);
-  for (const file of summary.planFiles) console.log(`                      ${file}`);
+  console.log("");
+  console.log(
+    `Results on disk (${summary.artifacts.length} files; the audit report's .html opens in a browser):`,
+  );
+  for (const path of summary.artifacts) console.log(`  ${path}`);
 }
 
 export const demoCommand = {
@@ -231,16 +276,20 @@ export const demoCommand = {
   async run(argv: string[]): Promise<number> {
     const { values } = parseArgs({
       args: argv,
-      options: { json: { type: "boolean", default: false }, help: { type: "boolean", default: false } },
+      options: {
+        json: { type: "boolean", default: false },
+        out: { type: "string", default: DEFAULT_ARTIFACT_DIR },
+        help: { type: "boolean", default: false },
+      },
       strict: true,
     });
     if (values.help) {
       console.log(
-        "usage: leak-responder demo [--json]\n\nRuns the whole story on the embedded sandbox; nothing leaves this machine.",
+        `usage: leak-responder demo [--json] [--out DIR]\n\nRuns the whole story on the embedded sandbox; nothing leaves this machine.\nEvery result (report, OIDC plan, Slack messages, GitHub issue) is written to DIR/<incident id>/ (default ${DEFAULT_ARTIFACT_DIR}).`,
       );
       return 0;
     }
-    const summary = await runDemo();
+    const summary = await runDemo({ reportDir: values.out });
     if (values.json) console.log(JSON.stringify(summary, null, 2));
     else print(summary);
     return summary.status === "contained" ? 0 : 1;

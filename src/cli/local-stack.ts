@@ -81,6 +81,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       results.push(result);
       options.onResult?.(result);
     },
+  }).catch(async (error: unknown) => {
+    // A port that is taken: stop the sandbox too, or its open server keeps the process alive.
+    await sandbox.stop();
+    throw error;
   });
   return {
     sandbox,

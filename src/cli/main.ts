@@ -2,7 +2,8 @@
  * The `leak-responder` command line: the same capabilities as the functions, for a person.
  * Each command lives in its own file; this only dispatches.
  */
-import { errorMessage, ResponderError } from "../domain/errors.js";
+import packageJson from "../../package.json" with { type: "json" };
+import { ConfigError, errorMessage, InvalidInputError } from "../domain/errors.js";
 
 interface Command {
   summary: string;
@@ -31,12 +32,21 @@ function usage(): string {
     "  analyze    judge a CloudTrail export: who used the key, from where, what they did (--events FILE)",
     "  report     an incident's audit report (INCIDENT_ID [--format md|html|json]) or a summary (--since 30d)",
     "",
-    "Run `leak-responder <command> --help` for a command's options.",
+    "Run `leak-responder <command> --help` for a command's options, `leak-responder --version` for the version.",
   ].join("\n");
+}
+
+/** node:util parseArgs refuses unknown flags, missing values and stray arguments with these codes. */
+function isParseArgsError(error: unknown): error is Error {
+  return error instanceof Error && String((error as { code?: unknown }).code).startsWith("ERR_PARSE_ARGS_");
 }
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === "--version" || name === "-v") {
+    console.log(`leak-responder ${packageJson.version}`);
+    return 0;
+  }
   if (!name || name === "--help" || name === "-h" || name === "help") {
     console.log(usage());
     return name ? 0 : 2;
@@ -50,8 +60,17 @@ export async function main(argv: string[]): Promise<number> {
     const command = await load();
     return await command.run(rest);
   } catch (error: unknown) {
-    // A person reads this: the message, never a stack (and never a secret: errors carry none).
-    const kind = error instanceof ResponderError ? `${error.name}: ` : "";
+    // A person reads this: the message, never a stack, never a class name (and never a secret:
+    // errors carry none). A wrong command line is a usage error, exit 2, like every Unix tool.
+    if (isParseArgsError(error)) {
+      console.error(`leak-responder ${name}: ${errorMessage(error)} (see leak-responder ${name} --help)`);
+      return 2;
+    }
+    if (error instanceof InvalidInputError) {
+      console.error(`leak-responder ${name}: ${errorMessage(error)}`);
+      return 2;
+    }
+    const kind = error instanceof ConfigError ? "configuration: " : "";
     console.error(`leak-responder ${name}: ${kind}${errorMessage(error)}`);
     return 1;
   }

@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 import { githubClients } from "../adapters/github/octokit.js";
 import { GitHubRepositorySource } from "../adapters/github/repository-source.js";
 import { loadGitHubAuthConfig } from "../config.js";
+import { REPOSITORY_FULL_NAME } from "../domain/alert-job.js";
 import { InvalidInputError } from "../domain/errors.js";
 import { DEFAULT_MAX_TRAIL_BYTES, parseTrail } from "../forensics/parse-trail.js";
 import type { TrailEvent } from "../forensics/trail-event.js";
@@ -37,8 +38,6 @@ derived from what the key did, the workflows rewritten (file and diff), and MIGR
 
 Online, GitHub credentials come from GITHUB_TOKEN or GITHUB_APP_ID/GITHUB_APP_PRIVATE_KEY
 (and GITHUB_API_URL for GitHub Enterprise).`;
-
-const REPOSITORY = /^[A-Za-z0-9-]{1,39}\/[A-Za-z0-9._-]{1,100}$/;
 
 async function readWorkflowDir(dir: string): Promise<{ workflows: WorkflowFile[]; skipped: string[] }> {
   let names: string[];
@@ -121,7 +120,7 @@ export const planCommand = {
       return 0;
     }
     const repository = values.repo?.trim() ?? "";
-    if (!REPOSITORY.test(repository)) throw new InvalidInputError("--repo must be OWNER/REPO");
+    if (!REPOSITORY_FULL_NAME.test(repository)) throw new InvalidInputError("--repo must be OWNER/REPO");
     const [owner = "", name = ""] = repository.split("/");
     if (values.account !== undefined && !/^\d{12}$/.test(values.account)) {
       throw new InvalidInputError("--account must be a 12-digit AWS account id");

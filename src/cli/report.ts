@@ -9,7 +9,7 @@
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { createStores, storeFromEnv } from "../adapters/incident-stores.js";
-import { errorMessage, InvalidInputError } from "../domain/errors.js";
+import { InvalidInputError } from "../domain/errors.js";
 import { printable } from "../forensics/printable-text.js";
 import { IncidentNotFoundError, loadIncidents, loadReportInput } from "../report/load-report.js";
 import { buildReport } from "../report/report-model.js";
@@ -39,23 +39,19 @@ const INCIDENT_ID = /^[\w.-]{1,200}$/;
 class UsageError extends InvalidInputError {}
 
 function parse(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        format: { type: "string", default: "md" },
-        out: { type: "string" },
-        since: { type: "string" },
-        "chart-by": { type: "string", default: "category" },
-        store: { type: "boolean", default: false },
-        help: { type: "boolean", default: false },
-      },
-    });
-  } catch (error: unknown) {
-    throw new UsageError(errorMessage(error));
-  }
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      format: { type: "string", default: "md" },
+      out: { type: "string" },
+      since: { type: "string" },
+      "chart-by": { type: "string", default: "category" },
+      store: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+  });
 }
 
 async function emit(text: string, out: string | undefined, what: string): Promise<void> {
@@ -125,14 +121,7 @@ async function run(argv: string[]): Promise<number> {
 
 export const reportCommand = {
   summary: "the audit report of an incident, or a periodic summary",
-  async run(argv: string[]): Promise<number> {
-    try {
-      return await run(argv);
-    } catch (error: unknown) {
-      // A bad argument (the --since period included) is the caller's to fix: exit code 2.
-      if (!(error instanceof InvalidInputError)) throw error;
-      console.error(`leak-responder report: ${error.message}`);
-      return 2;
-    }
-  },
+  // A bad argument (the --since period or an unknown incident included) is an InvalidInputError:
+  // main prints it and exits 2.
+  run,
 };

@@ -10,6 +10,7 @@ import { loadRespondConfig } from "../config.js";
 import { isAccessKeyId, maskAccessKeyId } from "../domain/access-key.js";
 import { InvalidInputError } from "../domain/errors.js";
 import type { Incident } from "../domain/incident.js";
+import { printable } from "../forensics/printable-text.js";
 import { createLogger } from "../logger.js";
 import { respondToKey } from "../playbook/respond.js";
 import { timeToContainMs } from "../playbook/timeline.js";
@@ -23,15 +24,20 @@ an incident and notifies. Configuration comes from the environment (see the READ
   --dry-run   say what would be done, change nothing
   --json      print the incident as JSON`;
 
+/** Summaries, details and warnings quote AWS/GitHub errors and CloudTrail: no escape reaches the terminal. */
+function terminalText(text: string): string {
+  return printable(text, 2_000);
+}
+
 export function printIncident(incident: Incident): void {
-  console.log(`${incident.status.toUpperCase()}: ${incident.summary}`);
+  console.log(`${incident.status.toUpperCase()}: ${terminalText(incident.summary)}`);
   for (const entry of incident.timeline) {
     const duration = entry.durationMs === undefined ? "" : ` (${entry.durationMs} ms)`;
     console.log(
-      `  ${entry.at}  ${entry.outcome.padEnd(8)} ${entry.step.padEnd(20)} ${entry.detail}${duration}`,
+      `  ${entry.at}  ${entry.outcome.padEnd(8)} ${entry.step.padEnd(20)} ${terminalText(entry.detail)}${duration}`,
     );
   }
-  for (const warning of incident.warnings) console.log(`  warning: ${warning}`);
+  for (const warning of incident.warnings) console.log(`  warning: ${terminalText(warning)}`);
   const ttc = timeToContainMs(incident);
   if (ttc !== undefined) console.log(`  time to contain: ${ttc} ms`);
 }

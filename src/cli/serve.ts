@@ -230,10 +230,19 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     }
   }
 
+  const port = options.port ?? 0;
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => {
-      server.off("error", reject);
+    const refuse = (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === "EADDRINUSE"
+          ? new ConfigError(
+              `port ${port} is already in use (pick another with --port N, or --port 0 for any free one)`,
+            )
+          : error,
+      );
+    server.once("error", refuse);
+    server.listen(port, options.host ?? "127.0.0.1", () => {
+      server.off("error", refuse);
       resolve();
     });
   });

@@ -2,6 +2,15 @@ import { z } from "zod";
 import { InvalidInputError } from "./errors.js";
 
 /**
+ * `owner/name` of a GitHub repository. Owners are alphanumeric with hyphens (at most 39); an
+ * Enterprise Managed Users owner adds one `_` before the enterprise short code (`octo_emu`), never a
+ * doubled, leading or trailing one, so the first `__` of an incident id always ends the owner. Names
+ * add `.` and `_` (at most 100).
+ */
+export const REPOSITORY_FULL_NAME =
+  /^(?=[A-Za-z0-9_-]{1,39}\/)[A-Za-z0-9-]+(?:_[A-Za-z0-9-]+)*\/[A-Za-z0-9._-]{1,100}$/;
+
+/**
  * What the intake puts on the queue for one alert delivery: identifiers only, never anything secret
  * (the webhook carries no secret anyway: facts.md). The respond function re-validates it.
  */
@@ -9,7 +18,7 @@ export const AlertJobSchema = z.object({
   version: z.literal(1),
   incidentId: z.string().min(1).max(200),
   deliveryId: z.string().min(1).max(100),
-  repository: z.string().regex(/^[A-Za-z0-9-]{1,39}\/[A-Za-z0-9._-]{1,100}$/),
+  repository: z.string().regex(REPOSITORY_FULL_NAME),
   alertNumber: z.number().int().positive(),
   action: z.string().min(1).max(40),
   secretType: z.string().min(1).max(100),
@@ -21,7 +30,8 @@ export type AlertJob = z.infer<typeof AlertJobSchema>;
 
 /**
  * One incident per repository and alert number (design.md: exactly one incident per alert). The id
- * is a safe S3 key and file name: owners have no underscore, and the alert number is the last part.
+ * is a safe S3 key and file name, and unambiguous: an owner never holds `__` (REPOSITORY_FULL_NAME),
+ * so the first `__` after the prefix ends the owner, and the alert number is the last part.
  */
 export function incidentIdFor(repository: string, alertNumber: number): string {
   const [owner = "", repo = ""] = repository.toLowerCase().split("/");

@@ -67,10 +67,23 @@ export interface Incident {
   repository?: string;
   alertNumber?: number;
   alertUrl?: string;
+  /**
+   * How a person had resolved the GitHub alert before the responder's first run (`false_positive`,
+   * `used_in_tests`, `revoked`...). The responder never overwrites it: the alert is left as they set it.
+   */
+  alertResolvedBefore?: string;
   /** The GitHub App installation that delivered the alert (to reach the repository again). */
   installationId?: number;
   /** Where the key was found: the alert's first location. */
-  leakLocation?: { path?: string; startLine?: number; commitSha?: string; url?: string };
+  leakLocation?: {
+    /** GitHub's location type: commit, wiki_commit, issue_comment, pull_request_body... */
+    type?: string;
+    path?: string;
+    startLine?: number;
+    commitSha?: string;
+    /** A page a person can open, never an API URL. */
+    url?: string;
+  };
   deliveryIds: string[];
   mode: "enforce" | "dry-run";
   location?: KeyLocation;

@@ -37,6 +37,7 @@ import {
 } from "./findings.js";
 import { compareEvents } from "./parse-trail.js";
 import { printable } from "./printable-text.js";
+import { sequenceSignals } from "./sequence-signals.js";
 import {
   ATTEMPT_WEIGHT,
   SEVERITY_WEIGHT,
@@ -116,7 +117,7 @@ export function analyzeTrail(events: readonly TrailEvent[], context: AnalyzeCont
   const leakKnown = leakMs !== undefined;
 
   const sorted = dedupeAndSort(events);
-  const { inScope, outOfScope, derivedIds } = scope(sorted, context.accessKeyIds);
+  const { inScope, outOfScope, derivedIds, createdIds } = scope(sorted, context.accessKeyIds);
 
   const networks = context.expected?.networks;
   const classifier = createOriginClassifier(
@@ -144,6 +145,7 @@ export function analyzeTrail(events: readonly TrailEvent[], context: AnalyzeCont
       hits: [],
     };
   });
+  attributeServiceCalls(observations);
 
   // What the key did as its owner: before the leak; or, without a leak time, from runners.
   const baseline = new Set(
@@ -151,7 +153,10 @@ export function analyzeTrail(events: readonly TrailEvent[], context: AnalyzeCont
       .filter((o) => o.outcome === "succeeded" && (leakKnown ? !o.afterLeak : TRUSTED_ORIGINS.has(o.origin)))
       .map((o) => o.call),
   );
-  for (const observation of observations) raiseSignals(observation, baseline, leakKnown);
+  const sequenceRules = sequenceSignals(observations.map((o) => o.event));
+  for (const observation of observations) {
+    raiseSignals(observation, baseline, leakKnown, sequenceRules.get(observation.event.eventId) ?? []);
+  }
   const knownAddresses = new Set(
     leakKnown
       ? observations.filter((o) => !o.afterLeak && o.outcome === "succeeded").map((o) => o.address)
@@ -174,7 +179,7 @@ export function analyzeTrail(events: readonly TrailEvent[], context: AnalyzeCont
     runnerAddresses: new Set(afterLeak.filter((o) => TRUSTED_ORIGINS.has(o.origin)).map((o) => o.address))
       .size,
     byOrigin: countByOrigin(afterLeak),
-    hits: countedHits(afterLeak, baseline, inCountedBurst, derivedIds, knownAddresses),
+    hits: countedHits(afterLeak, baseline, inCountedBurst, { derivedIds, createdIds }, knownAddresses),
     explainedRules: [
       ...new Set(
         afterLeak.flatMap((o) => o.hits.filter((h) => h.status === "explained").map((h) => h.rule.id)),
@@ -208,14 +213,14 @@ export function analyzeTrail(events: readonly TrailEvent[], context: AnalyzeCont
       events: observations.length,
       succeeded: observations.filter((o) => o.outcome === "succeeded").length,
       denied: observations.filter((o) => o.outcome === "denied").length,
-      failed: observations.filter((o) => o.outcome === "failed").length,
+      failed: observations.filter((o) => o.outcome === "failed" || o.outcome === "permitted").length,
       outOfScope,
     },
     afterLeak: {
       calls: afterLeak.length,
       succeeded: afterLeak.filter((o) => o.outcome === "succeeded").length,
       denied: afterLeak.filter((o) => o.outcome === "denied").length,
-      failed: afterLeak.filter((o) => o.outcome === "failed").length,
+      failed: afterLeak.filter((o) => o.outcome === "failed" || o.outcome === "permitted").length,
       ...firstOf(afterLeak, () => true, "firstAt"),
       ...lastOf(afterLeak, () => true, "lastAt"),
       byOrigin: countByOrigin(afterLeak),
@@ -291,14 +296,17 @@ function dedupeAndSort(events: readonly TrailEvent[]): TrailEvent[] {
 function scope(
   events: TrailEvent[],
   accessKeyIds: readonly string[] | undefined,
-): { inScope: TrailEvent[]; outOfScope: number; derivedIds: Set<string> } {
+): { inScope: TrailEvent[]; outOfScope: number; derivedIds: Set<string>; createdIds: Set<string> } {
   const derivedIds = new Set<string>();
+  const createdIds = new Set<string>();
   if (!accessKeyIds || accessKeyIds.length === 0) {
     for (const event of events) {
       const minted = mintedKeyId(event);
       if (minted) derivedIds.add(minted);
+      const created = createdKeyId(event);
+      if (created) createdIds.add(created);
     }
-    return { inScope: events, outOfScope: 0, derivedIds };
+    return { inScope: events, outOfScope: 0, derivedIds, createdIds };
   }
   const keys = new Set(accessKeyIds);
   // Fixed point: a minted key may mint another; events may be out of order across regions.
@@ -313,13 +321,54 @@ function scope(
         derivedIds.add(minted);
         grew = true;
       }
+      // A backdoor key the key created: what it did is the attacker's doing too (issue 11).
+      const created = createdKeyId(event);
+      if (created && !keys.has(created)) {
+        keys.add(created);
+        createdIds.add(created);
+        grew = true;
+      }
     }
   }
   const inScope = events.filter((event) => {
     const caller = event.userIdentity.accessKeyId;
     return caller !== undefined && keys.has(caller);
   });
-  return { inScope, outOfScope: events.length - inScope.length, derivedIds };
+  return { inScope, outOfScope: events.length - inScope.length, derivedIds, createdIds };
+}
+
+/** `responseElements.accessKey.accessKeyId` of a successful iam:CreateAccessKey. */
+function createdKeyId(event: TrailEvent): string | undefined {
+  if (event.errorCode || event.eventSource !== "iam.amazonaws.com" || event.eventName !== "CreateAccessKey") {
+    return undefined;
+  }
+  const accessKey = event.responseElements?.accessKey;
+  const id = isJsonObject(accessKey) ? accessKey.accessKeyId : undefined;
+  return typeof id === "string" && CREDENTIAL_ID.test(id) ? id : undefined;
+}
+
+/** How long after a call an AWS service may still act for it (a CloudFormation stack, an Auto Scaling group). */
+const SERVICE_ATTRIBUTION_MS = 60 * 60_000;
+
+/**
+ * A call an AWS service made for the key ("cloudformation.amazonaws.com", "AWS Internal", invokedBy)
+ * was started by the key's last own call before it: it takes that caller's address and origin, so a
+ * stack an attacker launched is the attacker's doing, not "an AWS service" (issue 11).
+ */
+function attributeServiceCalls(observations: Observation[]): void {
+  const lastOwnCall = new Map<string, Observation>();
+  for (const o of observations) {
+    const key = o.event.userIdentity.accessKeyId ?? "";
+    if (o.origin !== "aws-service") {
+      lastOwnCall.set(key, o);
+      continue;
+    }
+    const starter = lastOwnCall.get(key);
+    if (!starter || o.timeMs - starter.timeMs > SERVICE_ATTRIBUTION_MS) continue;
+    o.origin = starter.origin;
+    o.address = starter.address;
+    o.agentOk = starter.agentOk;
+  }
 }
 
 /** `responseElements.credentials.accessKeyId` of a successful GetSessionToken/GetFederationToken/AssumeRole. */
@@ -330,8 +379,13 @@ function mintedKeyId(event: TrailEvent): string | undefined {
   return typeof id === "string" && CREDENTIAL_ID.test(id) ? id : undefined;
 }
 
-function raiseSignals(observation: Observation, baseline: Set<string>, leakKnown: boolean): void {
-  for (const rule of signalRulesFor(observation.event)) {
+function raiseSignals(
+  observation: Observation,
+  baseline: Set<string>,
+  leakKnown: boolean,
+  sequenceRules: readonly SignalRule[],
+): void {
+  for (const rule of [...signalRulesFor(observation.event), ...sequenceRules]) {
     const detail = signalDetail(rule, observation.event);
     let status: SignalStatus;
     let explanation: string | undefined;
@@ -371,7 +425,7 @@ function countedHits(
   afterLeak: Observation[],
   baseline: Set<string>,
   inBurst: Set<string>,
-  derivedIds: Set<string>,
+  keys: { derivedIds: Set<string>; createdIds: Set<string> },
   knownAddresses: Set<string>,
 ): CountedHit[] {
   const hits: CountedHit[] = [];
@@ -392,7 +446,8 @@ function countedHits(
         baseline: baseline.has(o.call),
         agentOk: o.agentOk,
         knownAddress: knownAddresses.has(o.address),
-        ...(caller && derivedIds.has(caller) ? { derivedKey: caller } : {}),
+        ...(caller && keys.derivedIds.has(caller) ? { derivedKey: caller } : {}),
+        ...(caller && keys.createdIds.has(caller) ? { createdKey: caller } : {}),
       });
     }
   }
@@ -466,6 +521,7 @@ function foreignUse(afterLeak: Observation[], inBurst: Set<string>, knownAddress
       calls: list.length,
       succeeded: list.filter((o) => o.outcome === "succeeded").length,
       actions: countBy(list.map((o) => o.action)).map(([action]) => action),
+      writes: list.filter((o) => o.outcome === "succeeded" && o.event.readOnly === false).length,
       knownAddress: knownAddresses.has(address),
     }))
     .sort((a, b) => b.calls - a.calls || compareText(a.address, b.address));
@@ -496,7 +552,7 @@ function afterContainment(
     calls: after.length,
     succeeded: successes.length,
     denied: after.filter((o) => o.outcome === "denied").length,
-    failed: after.filter((o) => o.outcome === "failed").length,
+    failed: after.filter((o) => o.outcome === "failed" || o.outcome === "permitted").length,
     succeededAfterGrace: successes.filter((o) => o.timeMs >= containMs + CONTAINMENT_GRACE_MS).length,
     graceSeconds: CONTAINMENT_GRACE_MS / 1000,
     successes: successes.slice(0, MAX_LATE_SUCCESSES).map(eventRef),
@@ -639,7 +695,8 @@ interface Tally {
 function tally(list: Observation[]): Tally {
   const t: Tally = { calls: list.length, succeeded: 0, denied: 0, failed: 0, afterLeak: 0 };
   for (const o of list) {
-    t[o.outcome]++;
+    // A dry run did nothing: it is tallied with the calls that did not go through.
+    t[o.outcome === "permitted" ? "failed" : o.outcome]++;
     if (o.afterLeak) t.afterLeak++;
   }
   return t;

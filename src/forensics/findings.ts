@@ -31,7 +31,8 @@ export type Origin =
   /** An address that could not be checked (the runner ranges were unavailable), or none at all. */
   | "unknown";
 
-export type CallOutcome = "succeeded" | "denied" | "failed";
+/** `permitted`: a dry run that would have succeeded (the call did nothing, the permission is proven). */
+export type CallOutcome = "succeeded" | "denied" | "failed" | "permitted";
 
 /** One event, as much of it as a person needs to find it again in the evidence. */
 export interface EventRef {

@@ -17,6 +17,8 @@ import type { TrailEvent } from "./trail-event.js";
 /** Most alarming first: the order findings and messages list them in. */
 export const SIGNAL_CATEGORIES = [
   "defense-evasion",
+  "credential-access",
+  "exfiltration",
   "persistence",
   "privilege-escalation",
   "impact",
@@ -129,6 +131,87 @@ function instancesDetail(event: TrailEvent): string | undefined {
 
 const PUBLIC_GRANTEE = /AllUsers|AuthenticatedUsers|public-read|"\*"/;
 
+/** CloudTrail logs a policy document as an object or as JSON text; undefined when it is neither. */
+function policyDocument(value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  try {
+    return JSON.parse(value.length > 100_000 ? "" : value);
+  } catch {
+    return undefined;
+  }
+}
+
+const asList = (value: unknown): unknown[] =>
+  Array.isArray(value) ? value : value === undefined ? [] : [value];
+
+const ACCOUNT_IN_PRINCIPAL = /^(?:arn:aws[\w-]*:iam::)?(\d{12})(?::|$)/;
+
+/**
+ * A bucket policy that opens the bucket: an Allow to everyone ("*") or to another account. A policy
+ * of Deny statements only restricts (aws.exfiltration.s3-backdoor-bucket-policy grants an outside
+ * account; "deny insecure transport" is hardening).
+ */
+function opensBucket(event: TrailEvent): boolean {
+  const policy = policyDocument(field(event.requestParameters, "bucketPolicy"));
+  const own = event.recipientAccountId ?? event.userIdentity.accountId;
+  return asList(field(policy, "Statement")).some((statement) => {
+    if (field(statement, "Effect") !== "Allow") return false;
+    const principal = field(statement, "Principal");
+    const principals =
+      principal === "*" ? ["*"] : asList(field(principal, "AWS")).filter((p) => typeof p === "string");
+    return principals.some((p) => {
+      if (p === "*") return true;
+      const account = ACCOUNT_IN_PRINCIPAL.exec(String(p))?.[1];
+      return account !== undefined && account !== own;
+    });
+  });
+}
+
+/** Another account than the one the call was made in, anywhere in the request (a destination). */
+function mentionsForeignAccount(event: TrailEvent, json: string): boolean {
+  const own = event.recipientAccountId ?? event.userIdentity.accountId;
+  return [...json.matchAll(/(?<![\d])(\d{12})(?![\d])/g)].some((match) => match[1] !== own);
+}
+
+/** A resource of the call owned by another account (CloudTrail's `resources[].accountId`). */
+function touchesForeignResource(event: TrailEvent): boolean {
+  const own = event.recipientAccountId ?? event.userIdentity.accountId;
+  return (event.resources ?? []).some(
+    (resource) => resource.accountId !== undefined && resource.accountId !== own,
+  );
+}
+
+/** Event selectors that stop recording management events or write calls (CloudTrail PutEventSelectors). */
+function dropsManagementEvents(event: TrailEvent): boolean {
+  const basic = asList(field(event.requestParameters, "eventSelectors"));
+  const advanced = asList(field(event.requestParameters, "advancedEventSelectors"));
+  if (basic.length === 0 && advanced.length === 0) return true;
+  if (basic.length > 0) {
+    return basic.every(
+      (selector) =>
+        field(selector, "includeManagementEvents") === false ||
+        field(selector, "readWriteType") === "ReadOnly",
+    );
+  }
+  return !advanced.some((selector) => /"Management"/.test(JSON.stringify(selector)));
+}
+
+/** A lifecycle rule that deletes objects (Expiration / NoncurrentVersionExpiration), not just tidies. */
+const expiresObjects = (event: TrailEvent) => /"(Noncurrent)?(Version)?Expiration"/.test(requestJson(event));
+
+/** S3 logs a bucket's logging status; an empty one turns server access logging off. */
+const turnsLoggingOff = (event: TrailEvent) =>
+  field(event.requestParameters, "BucketLoggingStatus", "LoggingEnabled") === undefined;
+
+/** The key names ransomware crews leave behind after wiping a bucket (Stratus aws.impact.s3-ransomware-*). */
+const RANSOM_NOTE_KEY =
+  /(ransom|decrypt|restore|recover|bitcoin|your[\s_-]?(files|data)|how[\s_-]?to[\s_-]?(get|pay|recover|restore))/i;
+export const isRansomNote = (event: TrailEvent) => RANSOM_NOTE_KEY.test(request(event, "key") ?? "");
+
+/** A snapshot or image shared by adding a permission (not removing one). */
+const addsPermission = (attribute: string) => (event: TrailEvent) =>
+  field(event.requestParameters, attribute, "add") !== undefined;
+
 /** True when the call passes a role for a service to assume (iam:PassRole is implied, not logged). */
 const passes =
   (...paths: string[][]) =>
@@ -209,6 +292,30 @@ const impact = (
   source,
   ...extra,
 });
+const credentialAccess = (
+  severity: Severity,
+  does: string,
+  source: string,
+  extra: Partial<RuleSpec> = {},
+): RuleSpec => ({
+  category: "credential-access",
+  severity,
+  does,
+  source,
+  ...extra,
+});
+const exfiltration = (
+  severity: Severity,
+  does: string,
+  source: string,
+  extra: Partial<RuleSpec> = {},
+): RuleSpec => ({
+  category: "exfiltration",
+  severity,
+  does,
+  source,
+  ...extra,
+});
 const evasion = (
   severity: Severity,
   does: string,
@@ -247,6 +354,15 @@ const MITRE_TOOLS = "MITRE ATT&CK T1562.001 (Impair Defenses: Disable or Modify 
 const MITRE_FIREWALL = "MITRE ATT&CK T1562.007 (Impair Defenses: Disable or Modify Cloud Firewall)";
 const MITRE_MFA = "MITRE ATT&CK T1556.006 (Modify Authentication Process: Multi-Factor Authentication)";
 const MITRE_HIERARCHY = "MITRE ATT&CK T1666 (Modify Cloud Resource Hierarchy)";
+const MITRE_CLOUD_SECRETS =
+  "MITRE ATT&CK T1555.006 (Credentials from Password Stores: Cloud Secrets Management Stores)";
+const MITRE_UNSECURED_CREDENTIALS = "MITRE ATT&CK T1552 (Unsecured Credentials)";
+const MITRE_RECOVERY = "MITRE ATT&CK T1490 (Inhibit System Recovery)";
+const MITRE_SERVICE_STOP = "MITRE ATT&CK T1489 (Service Stop)";
+const MITRE_RANSOM = "MITRE ATT&CK T1486 (Data Encrypted for Impact)";
+const MITRE_REGIONS = "MITRE ATT&CK T1535 (Unused/Unsupported Cloud Regions)";
+const MITRE_REMOTE = "MITRE ATT&CK T1021.004 (Remote Services: SSH)";
+const MITRE_WEB_SHELL = "MITRE ATT&CK T1505 (Server Software Component)";
 
 export const SIGNAL_RULES: readonly SignalRule[] = [
   ...rules("sts.amazonaws.com", {
@@ -288,15 +404,54 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     GetBucketPolicy: recon("low", "read a bucket policy", cite(MITRE_INFRA), {
       detail: (e) => request(e, "bucketName"),
     }),
-    PutBucketPolicy: impact(
+    PutBucketPolicy: exfiltration(
       "high",
-      "rewrite a bucket policy",
+      "open a bucket to everyone or another account",
       cite(stratus("aws.exfiltration.s3-backdoor-bucket-policy"), MITRE_TRANSFER),
+      { when: opensBucket, detail: (e) => request(e, "bucketName") },
+    ),
+    PutBucketReplication: exfiltration(
+      "high",
+      "replicate a bucket to another account",
+      cite(MITRE_TRANSFER, "AWS docs, S3 replication: destination buckets in another account"),
       {
-        detail: (e) =>
-          joined(request(e, "bucketName"), /"\*"/.test(requestJson(e)) ? "(grants *)" : undefined),
+        when: (e) =>
+          mentionsForeignAccount(
+            e,
+            JSON.stringify(field(e.requestParameters, "ReplicationConfiguration") ?? {}),
+          ),
+        detail: (e) => request(e, "bucketName"),
       },
     ),
+    CopyObject: exfiltration("high", "copy objects to another account's bucket", cite(MITRE_TRANSFER), {
+      when: touchesForeignResource,
+      detail: (e) => request(e, "bucketName"),
+    }),
+    DeleteObjects: impact(
+      "high",
+      "delete objects in bulk",
+      cite(MITRE_DESTRUCTION, stratus("aws.impact.s3-ransomware-batch-deletion")),
+      { detail: (e) => request(e, "bucketName") },
+    ),
+    PutBucketVersioning: impact(
+      "high",
+      "suspend a bucket's versioning (no way back after deletion)",
+      cite(MITRE_RECOVERY, stratus("aws.impact.s3-ransomware-batch-deletion")),
+      {
+        when: (e) => field(e.requestParameters, "VersioningConfiguration", "Status") === "Suspended",
+        detail: (e) => request(e, "bucketName"),
+      },
+    ),
+    DeleteBucketEncryption: impact("medium", "remove a bucket's default encryption", cite(MITRE_STORAGE), {
+      detail: (e) => request(e, "bucketName"),
+    }),
+    PutBucketLogging: evasion("high", "turn off a bucket's access logging", cite(MITRE_CLOUD_LOGS), {
+      when: turnsLoggingOff,
+      detail: (e) => request(e, "bucketName"),
+    }),
+    DeleteBucketLogging: evasion("high", "turn off a bucket's access logging", cite(MITRE_CLOUD_LOGS), {
+      detail: (e) => request(e, "bucketName"),
+    }),
     PutBucketAcl: impact("high", "make a bucket readable by everyone", cite(MITRE_STORAGE), {
       when: (e) => PUBLIC_GRANTEE.test(requestJson(e)),
       detail: (e) => request(e, "bucketName"),
@@ -323,11 +478,12 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     }),
     PutBucketLifecycle: impact(
       "medium",
-      "set a lifecycle rule that can expire objects",
+      "set a lifecycle rule that expires objects",
       cite(stratus("aws.defense-evasion.cloudtrail-lifecycle-rule"), MITRE_DESTRUCTION),
-      { detail: (e) => request(e, "bucketName") },
+      { when: expiresObjects, detail: (e) => request(e, "bucketName") },
     ),
   }),
+
   ...rules("iam.amazonaws.com", {
     ListUsers: recon("medium", "list the IAM users", cite(FACTS_RECON, MITRE_CLOUD_ACCOUNTS)),
     ListRoles: recon("medium", "list the IAM roles", cite(MITRE_CLOUD_ACCOUNTS)),
@@ -548,17 +704,40 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     StartInstances: impact("medium", "start stopped instances", cite(MITRE_COMPUTE, QUARANTINE), {
       detail: (e) => `in ${e.awsRegion}`,
     }),
-    ModifySnapshotAttribute: impact(
+    ModifySnapshotAttribute: exfiltration(
       "high",
       "share an EBS snapshot",
       cite(MITRE_TRANSFER, stratus("aws.exfiltration.ec2-share-ebs-snapshot")),
-      { when: (e) => /"add"\s*:/.test(requestJson(e)), detail: (e) => request(e, "snapshotId") },
+      { when: addsPermission("createVolumePermission"), detail: (e) => request(e, "snapshotId") },
     ),
-    ModifyImageAttribute: impact(
+    ModifyImageAttribute: exfiltration(
       "high",
       "share an AMI",
       cite(MITRE_TRANSFER, stratus("aws.exfiltration.ec2-share-ami")),
-      { when: (e) => /"add"\s*:/.test(requestJson(e)), detail: (e) => request(e, "imageId") },
+      { when: addsPermission("launchPermission"), detail: (e) => request(e, "imageId") },
+    ),
+    CreateInstanceExportTask: exfiltration("high", "export an instance to S3", cite(MITRE_TRANSFER), {
+      detail: (e) => request(e, "instanceId"),
+    }),
+    ExportImage: exfiltration("high", "export an AMI to S3", cite(MITRE_TRANSFER), {
+      detail: (e) => request(e, "imageId"),
+    }),
+    GetPasswordData: credentialAccess(
+      "high",
+      "read a Windows instance's administrator password",
+      cite(MITRE_UNSECURED_CREDENTIALS, stratus("aws.credential-access.ec2-get-password-data")),
+      { detail: (e) => request(e, "instanceId") },
+    ),
+    TerminateInstances: impact("high", "terminate instances", cite(MITRE_DESTRUCTION, QUARANTINE), {
+      detail: (e) => `in ${e.awsRegion}`,
+    }),
+    StopInstances: impact("medium", "stop instances", cite(MITRE_SERVICE_STOP, QUARANTINE), {
+      detail: (e) => `in ${e.awsRegion}`,
+    }),
+    EnableSerialConsoleAccess: evasion(
+      "high",
+      "turn on the EC2 serial console for the account",
+      cite(stratus("aws.lateral-movement.ec2-serial-console-send-ssh-public-key"), MITRE_REMOTE),
     ),
     CreateKeyPair: persistence("medium", "create an SSH key pair", cite(MITRE_SSH_KEYS), {
       detail: (e) => request(e, "keyName"),
@@ -657,6 +836,37 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
       cite(stratus("aws.persistence.lambda-overwrite-code"), MITRE_SERVERLESS),
       { detail: (e) => request(e, "functionName") },
     ),
+    PublishLayerVersion: persistence(
+      "medium",
+      "publish a Lambda layer (code that runs inside functions)",
+      cite(stratus("aws.persistence.lambda-layer-extension"), MITRE_WEB_SHELL),
+      { detail: (e) => request(e, "layerName") },
+    ),
+    AddLayerVersionPermission: persistence(
+      "high",
+      "share a Lambda layer with everyone or another account",
+      cite(stratus("aws.persistence.lambda-layer-extension"), MITRE_TRANSFER),
+      {
+        when: (e) => {
+          const principal = request(e, "principal");
+          const own = e.recipientAccountId ?? e.userIdentity.accountId;
+          return principal === "*" || (principal !== undefined && principal !== own);
+        },
+        detail: (e) => request(e, "layerName"),
+      },
+    ),
+    CreateFunctionUrlConfig: persistence(
+      "high",
+      "expose a function on a public URL with no authentication",
+      cite(MITRE_WEB_SHELL, "AWS docs, Lambda function URLs: AuthType NONE is public"),
+      { when: (e) => request(e, "authType") === "NONE", detail: (e) => request(e, "functionName") },
+    ),
+    UpdateFunctionUrlConfig: persistence(
+      "high",
+      "make a function URL public (no authentication)",
+      cite(MITRE_WEB_SHELL, "AWS docs, Lambda function URLs: AuthType NONE is public"),
+      { when: (e) => request(e, "authType") === "NONE", detail: (e) => request(e, "functionName") },
+    ),
     AddPermission: persistence(
       "high",
       "let another principal invoke a Lambda function",
@@ -754,6 +964,30 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     "#pass-role",
   ),
   ...rules("ssm.amazonaws.com", {
+    GetParameter: credentialAccess(
+      "high",
+      "decrypt SecureString parameters",
+      cite(MITRE_CLOUD_SECRETS, stratus("aws.credential-access.ssm-retrieve-securestring-parameters")),
+      {
+        when: (e) => field(e.requestParameters, "withDecryption") === true,
+        detail: (e) => request(e, "name"),
+      },
+    ),
+    GetParameters: credentialAccess(
+      "high",
+      "decrypt SecureString parameters",
+      cite(MITRE_CLOUD_SECRETS, stratus("aws.credential-access.ssm-retrieve-securestring-parameters")),
+      { when: (e) => field(e.requestParameters, "withDecryption") === true },
+    ),
+    GetParametersByPath: credentialAccess(
+      "high",
+      "decrypt SecureString parameters",
+      cite(MITRE_CLOUD_SECRETS, stratus("aws.credential-access.ssm-retrieve-securestring-parameters")),
+      {
+        when: (e) => field(e.requestParameters, "withDecryption") === true,
+        detail: (e) => request(e, "path"),
+      },
+    ),
     SendCommand: escalation(
       "high",
       "run commands on instances (as their role)",
@@ -855,9 +1089,9 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     }),
     PutEventSelectors: evasion(
       "high",
-      "change what a trail records",
+      "stop a trail recording management events",
       cite(MITRE_CLOUD_LOGS, stratus("aws.defense-evasion.cloudtrail-event-selectors")),
-      { detail: (e) => request(e, "trailName") },
+      { when: dropsManagementEvents, detail: (e) => request(e, "trailName") },
     ),
   }),
   ...rules("guardduty.amazonaws.com", {
@@ -881,10 +1115,90 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
       cite(MITRE_TOOLS),
     ),
     CreateIPSet: evasion("high", "add a GuardDuty trusted IP list", cite(MITRE_TOOLS)),
+    DeletePublishingDestination: evasion("high", "stop GuardDuty exporting findings", cite(MITRE_TOOLS)),
+    CreateFilter: evasion("high", "add a GuardDuty filter that archives findings", cite(MITRE_TOOLS), {
+      when: (e) => field(e.requestParameters, "action") === "ARCHIVE",
+    }),
+    DeleteMembers: evasion("high", "remove GuardDuty member accounts", cite(MITRE_TOOLS)),
+    StopMonitoringMembers: evasion("high", "stop GuardDuty monitoring member accounts", cite(MITRE_TOOLS)),
     UpdateIPSet: evasion("high", "change a GuardDuty trusted IP list", cite(MITRE_TOOLS)),
   }),
   ...rules("securityhub.amazonaws.com", {
     DisableSecurityHub: evasion("high", "turn Security Hub off", cite(MITRE_TOOLS)),
+    BatchDisableStandards: evasion("high", "turn Security Hub standards off", cite(MITRE_TOOLS)),
+    DisableImportFindingsForProduct: evasion(
+      "medium",
+      "stop a product's findings reaching Security Hub",
+      cite(MITRE_TOOLS),
+    ),
+    DeleteActionTarget: evasion("medium", "delete a Security Hub action", cite(MITRE_TOOLS)),
+  }),
+  ...rules("macie2.amazonaws.com", {
+    DisableMacie: evasion("high", "turn Macie off", cite(MITRE_TOOLS)),
+    UpdateMacieSession: evasion("high", "pause Macie", cite(MITRE_TOOLS), {
+      when: (e) => field(e.requestParameters, "status") === "PAUSED",
+    }),
+  }),
+  ...rules("wafv2.amazonaws.com", {
+    DeleteWebACL: evasion("high", "delete a WAF web ACL", cite(MITRE_FIREWALL), {
+      detail: (e) => request(e, "name"),
+    }),
+    DisassociateWebACL: evasion("high", "detach a WAF web ACL from a resource", cite(MITRE_FIREWALL), {
+      detail: (e) => request(e, "resourceArn"),
+    }),
+    DeleteFirewallManagerRuleGroups: evasion(
+      "high",
+      "delete Firewall Manager WAF rules",
+      cite(MITRE_FIREWALL),
+    ),
+  }),
+  ...rules("waf.amazonaws.com", {
+    DeleteWebACL: evasion("high", "delete a WAF Classic web ACL", cite(MITRE_FIREWALL)),
+  }),
+  ...rules("waf-regional.amazonaws.com", {
+    DeleteWebACL: evasion("high", "delete a WAF Classic web ACL", cite(MITRE_FIREWALL)),
+    DisassociateWebACL: evasion("high", "detach a WAF Classic web ACL", cite(MITRE_FIREWALL)),
+  }),
+  ...rules("secretsmanager.amazonaws.com", {
+    GetSecretValue: credentialAccess(
+      "high",
+      "read secrets",
+      cite(MITRE_CLOUD_SECRETS, stratus("aws.credential-access.secretsmanager-retrieve-secrets")),
+      { detail: (e) => request(e, "secretId") },
+    ),
+    BatchGetSecretValue: credentialAccess(
+      "high",
+      "read secrets in bulk",
+      cite(MITRE_CLOUD_SECRETS, stratus("aws.credential-access.secretsmanager-batch-retrieve-secrets")),
+    ),
+  }),
+  ...rules("ec2-instance-connect.amazonaws.com", {
+    SendSSHPublicKey: escalation(
+      "high",
+      "push an SSH key to an instance (EC2 Instance Connect)",
+      cite(MITRE_REMOTE, stratus("aws.lateral-movement.ec2-instance-connect")),
+      {
+        detail: (e) =>
+          joined(
+            request(e, "instanceOSUser"),
+            request(e, "instanceId") ? `on ${request(e, "instanceId")}` : undefined,
+          ),
+      },
+    ),
+    SendSerialConsoleSSHPublicKey: escalation(
+      "high",
+      "push an SSH key to an instance's serial console",
+      cite(MITRE_REMOTE, stratus("aws.lateral-movement.ec2-serial-console-send-ssh-public-key")),
+      { detail: (e) => request(e, "instanceId") },
+    ),
+  }),
+  ...rules("account.amazonaws.com", {
+    EnableRegion: evasion(
+      "high",
+      "enable an opt-in region (out of sight of monitoring)",
+      cite(MITRE_REGIONS, "AWS docs, Account Management: EnableRegion"),
+      { detail: (e) => request(e, "RegionName") ?? request(e, "regionName") },
+    ),
   }),
   ...rules("config.amazonaws.com", {
     StopConfigurationRecorder: evasion("high", "stop AWS Config recording", cite(MITRE_TOOLS)),
@@ -911,12 +1225,42 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     ),
   }),
   ...rules("rds.amazonaws.com", {
-    ModifyDBSnapshotAttribute: impact(
+    ModifyDBSnapshotAttribute: exfiltration(
       "high",
       "share a database snapshot",
       cite(MITRE_TRANSFER, stratus("aws.exfiltration.rds-share-snapshot")),
       { when: (e) => /valuesToAdd/.test(requestJson(e)), detail: (e) => request(e, "dBSnapshotIdentifier") },
     ),
+    ModifyDBClusterSnapshotAttribute: exfiltration(
+      "high",
+      "share a database cluster snapshot",
+      cite(MITRE_TRANSFER, stratus("aws.exfiltration.rds-share-snapshot")),
+      {
+        when: (e) => /valuesToAdd/.test(requestJson(e)),
+        detail: (e) => request(e, "dBClusterSnapshotIdentifier"),
+      },
+    ),
+    ModifyDBInstance: exfiltration(
+      "high",
+      "make a database reachable from the internet",
+      cite(MITRE_TRANSFER),
+      {
+        when: (e) => field(e.requestParameters, "publiclyAccessible") === true,
+        detail: (e) => request(e, "dBInstanceIdentifier"),
+      },
+    ),
+    StartExportTask: exfiltration("high", "export a database snapshot to S3", cite(MITRE_TRANSFER), {
+      detail: (e) => request(e, "exportTaskIdentifier"),
+    }),
+    DeleteDBInstance: impact("high", "delete a database", cite(MITRE_DESTRUCTION), {
+      detail: (e) => request(e, "dBInstanceIdentifier"),
+    }),
+    DeleteDBCluster: impact("high", "delete a database cluster", cite(MITRE_DESTRUCTION), {
+      detail: (e) => request(e, "dBClusterIdentifier"),
+    }),
+    DeleteDBSnapshot: impact("high", "delete a database snapshot", cite(MITRE_RECOVERY), {
+      detail: (e) => request(e, "dBSnapshotIdentifier"),
+    }),
   }),
   ...rules("kms.amazonaws.com", {
     ScheduleKeyDeletion: impact("high", "schedule a KMS key for deletion", cite(MITRE_DESTRUCTION), {
@@ -924,6 +1268,37 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     }),
   }),
 ];
+
+/**
+ * Rules a single call cannot raise: they need what came before or around it (sequence-signals.ts).
+ */
+export const RANSOM_NOTE_RULE: SignalRule = {
+  id: "s3:PutObject#ransom-note",
+  eventSource: "s3.amazonaws.com",
+  eventName: "PutObject",
+  ...impact(
+    "critical",
+    "leave a ransom note after deleting objects",
+    cite(MITRE_RANSOM, stratus("aws.impact.s3-ransomware-batch-deletion")),
+    { detail: (e) => joined(request(e, "bucketName"), request(e, "key")) },
+  ),
+};
+
+export const S3_DOWNLOAD_BURST_RULE: SignalRule = {
+  id: "s3:GetObject#burst",
+  eventSource: "s3.amazonaws.com",
+  eventName: "GetObject",
+  ...exfiltration(
+    "high",
+    "download objects in bulk",
+    cite(
+      MITRE_STORAGE,
+      MITRE_TRANSFER,
+      "Datadog Security Labs, Following attackers' trail in AWS (S3 data events)",
+    ),
+    { detail: (e) => request(e, "bucketName") },
+  ),
+};
 
 const RULES_BY_CALL = new Map<string, SignalRule[]>();
 for (const rule of SIGNAL_RULES) {

@@ -1,11 +1,13 @@
 /**
  * The verdict, its reasons and the headline, from what the analysis observed after the leak.
  *
- * compromised  - damage (persistence, privilege escalation, impact, defense evasion) succeeded from
- *                outside GitHub Actions; or recon beyond a key check succeeded from outside (unless the
+ * compromised  - damage (credential access, exfiltration, persistence, privilege escalation, impact,
+ *                defense evasion) succeeded from outside GitHub Actions; or recon beyond a key check,
+ *                or a write call (`readOnly: false`) no rule names, succeeded from outside (unless the
  *                address used the key before the leak and did the same then); or damage
- *                the key never did before the leak succeeded from an address that could not be
- *                checked; or calls from outside still succeeded after containment.
+ *                the key never did before the leak succeeded from a runner or from an address that
+ *                could not be checked; or calls from outside still succeeded after containment.
+ *                Calls an AWS service made for the key count as made by the caller that started them.
  * suspicious   - anything else a person must look at: denied attempts at sensitive actions, a key
  *                check or other calls from outside, denied bursts (enumeration), signals from runners
  *                that the key never raised before the leak, unfamiliar user agents on runners,
@@ -38,6 +40,8 @@ export interface CountedHit {
   agentOk: boolean;
   /** Set when the call was made with temporary credentials the key minted, not the key itself. */
   derivedKey?: string;
+  /** Set when the call was made with an access key the key created (a backdoor), not the key itself. */
+  createdKey?: string;
   /** The address made successful calls with the key before the leak (a self-hosted runner, an office). */
   knownAddress: boolean;
 }
@@ -58,6 +62,8 @@ export interface VerdictInput {
     calls: number;
     succeeded: number;
     actions: string[];
+    /** Successful calls the record marks `readOnly: false`: something was changed. */
+    writes: number;
     knownAddress: boolean;
   }>;
   /** Calls after the leak whose address could not be checked. */
@@ -92,7 +98,14 @@ interface Concern {
   does?: string;
 }
 
-const DAMAGE = new Set(["persistence", "privilege-escalation", "impact", "defense-evasion"]);
+const DAMAGE = new Set([
+  "credential-access",
+  "exfiltration",
+  "persistence",
+  "privilege-escalation",
+  "impact",
+  "defense-evasion",
+]);
 const MAX_LISTED = 3;
 /** Reasons beyond this are summed up in one line: the findings hold the detail. */
 export const MAX_REASONS = 25;
@@ -108,6 +121,10 @@ export function levelOf(hit: CountedHit, leakTimeKnown: boolean): Level {
       if (damage) return "compromised";
       return hit.rule.keyCheck ? "suspicious" : "compromised";
     case "unknown":
+      return damage && leakTimeKnown && !hit.baseline ? "compromised" : "suspicious";
+    case "github-actions":
+      // Runner addresses are shared by every GitHub user: damage the key never did before the leak
+      // is someone's workflow, not necessarily yours (issue 11).
       return damage && leakTimeKnown && !hit.baseline ? "compromised" : "suspicious";
     default:
       return "suspicious";
@@ -196,7 +213,7 @@ function signalConcerns(hits: CountedHit[], leakTimeKnown: boolean): Concern[] {
     // concern; a concern each would repeat it.
     if (hit.origin === "unknown" && (hit.baseline || hit.rule.keyCheck)) continue;
     const level = levelOf(hit, leakTimeKnown);
-    const key = `${level}|${hit.rule.id}|${hit.status}|${originClass(hit)}|${hit.derivedKey ?? ""}`;
+    const key = `${level}|${hit.rule.id}|${hit.status}|${hit.outcome === "permitted"}|${originClass(hit)}|${hit.derivedKey ?? ""}|${hit.createdKey ?? ""}`;
     const group = groups.get(key) ?? { level, hits: [] };
     group.hits.push(hit);
     groups.set(key, group);
@@ -213,15 +230,23 @@ function signalConcerns(hits: CountedHit[], leakTimeKnown: boolean): Concern[] {
     const allDenied = groupHits.every((hit) => hit.outcome === "denied");
     const credentials = first.derivedKey
       ? `temporary credentials ${first.derivedKey} minted by the key`
-      : "the key";
+      : first.createdKey
+        ? `access key ${first.createdKey}, which the key created`
+        : "the key";
+    const refusal =
+      first.outcome === "permitted"
+        ? "a dry run proved it is permitted"
+        : allDenied
+          ? "was denied"
+          : "the call failed";
     const text =
       first.status === "succeeded"
         ? `${who} used ${credentials} to ${rule.does} (${first.action}${times})${detailText}.`
-        : `${who} tried to ${rule.does} (${first.action}${times}) with ${credentials} and ${allDenied ? "was denied" : "the call failed"}${detailText}.`;
+        : `${who} tried to ${rule.does} (${first.action}${times}) with ${credentials} and ${refusal}${detailText}.`;
     const short =
       first.status === "succeeded"
         ? `${listOf(addresses, 2)}${qualifier(first)} used ${first.derivedKey ? "credentials minted by the key" : "the key"} to ${rule.does}`
-        : `${listOf(addresses, 2)}${qualifier(first)} tried to ${rule.does} and ${allDenied ? "was denied" : "failed"}`;
+        : `${listOf(addresses, 2)}${qualifier(first)} tried to ${rule.does} and ${first.outcome === "permitted" ? "a dry run proved it is permitted" : allDenied ? "was denied" : "failed"}`;
     const weightFactor = first.status === "succeeded" ? 1 : ATTEMPT_WEIGHT;
     return {
       level,
@@ -279,11 +304,12 @@ function burstConcerns(bursts: DeniedBurst[]): Concern[] {
 
 function foreignUseConcerns(foreign: VerdictInput["foreignUse"]): Concern[] {
   return foreign.map((use) => ({
-    level: "suspicious",
+    // A change nobody's rule names is still a change made from outside (CloudTrail `readOnly`).
+    level: use.writes > 0 && !use.knownAddress ? "compromised" : "suspicious",
     rank: OTHER_RANK + 1,
     weight: use.calls,
     firstAt: "",
-    text: `${use.address} (not GitHub Actions${use.knownAddress ? "; it used the key before the leak too" : ""}) made ${use.calls} other call${plural(use.calls)} after the leak, ${use.succeeded} successful: ${listOf(use.actions, MAX_LISTED)}.`,
+    text: `${use.address} (not GitHub Actions${use.knownAddress ? "; it used the key before the leak too" : ""}) made ${use.calls} other call${plural(use.calls)} after the leak, ${use.succeeded} successful${use.writes > 0 ? `, ${use.writes} of them changes` : ""}: ${listOf(use.actions, MAX_LISTED)}.`,
     short: `${use.address} (not GitHub Actions) used the key after the leak`,
   }));
 }

@@ -121,16 +121,22 @@ export async function handleWebhook(request: WebhookRequest, deps: IntakeDeps): 
     log.warn("webhook refused: missing or malformed X-GitHub-Event", keys);
     return reply(400, { error: "missing or malformed X-GitHub-Event header" });
   }
+  // GitHub's default content type is the form `payload=<urlencoded JSON>`; the signature above
+  // covered the form's raw bytes, so decoding it only now keeps "verify, then parse".
   const contentType = headerValue(request.headers, "content-type");
+  let json = verdict.payload;
   if (contentType?.toLowerCase().startsWith("application/x-www-form-urlencoded")) {
-    // A webhook created with the form content type: say how to fix it rather than "bad JSON".
-    log.warn("webhook refused: form-encoded delivery", { ...keys, event });
-    return reply(415, { error: "set the webhook content type to application/json" });
+    const field = new URLSearchParams(verdict.payload).get("payload");
+    if (field === null) {
+      log.warn("webhook refused: form-encoded delivery without a payload field", { ...keys, event });
+      return reply(400, { error: "form-encoded delivery without a payload field" });
+    }
+    json = field;
   }
 
   let payload: unknown;
   try {
-    payload = JSON.parse(verdict.payload);
+    payload = JSON.parse(json);
   } catch {
     log.warn("webhook refused: malformed JSON", { ...keys, event });
     return reply(400, { error: "malformed JSON" });

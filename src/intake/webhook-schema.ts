@@ -8,13 +8,7 @@
  * (`webhook-secret-scanning-alert-*`, `secret-scanning-alert-webhook`).
  */
 import { z } from "zod";
-
-/**
- * Same rule as AlertJobSchema.repository: owners are alphanumeric with hyphens (at most 39), names
- * add `.` and `_` (at most 100). Anything else cannot be a GitHub repository and would not make a
- * valid job.
- */
-export const REPOSITORY_FULL_NAME = /^[A-Za-z0-9-]{1,39}\/[A-Za-z0-9._-]{1,100}$/;
+import { REPOSITORY_FULL_NAME } from "../domain/alert-job.js";
 
 /** Event names are lowercase words joined by underscores (`secret_scanning_alert`, `ping`). */
 export const EVENT_NAME = /^[a-z][a-z_]{0,63}$/;

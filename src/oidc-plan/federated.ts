@@ -6,6 +6,7 @@
  * setup script sets. google-github-actions/auth's current major is v3 (its issue tracker, 2026).
  */
 import type { Pair, YAMLMap, YAMLSeq } from "yaml";
+import { oneLine, shellQuote, shellQuoteReadable } from "./shell-words.js";
 import type { PlanRepository, SubValue } from "./sub-claims.js";
 import type { WorkflowEdits } from "./text-edits.js";
 import { OIDC_PROVIDER_URL } from "./trust-policy.js";
@@ -124,7 +125,7 @@ export function azureSetupScript(repo: PlanRepository, subs: SubValue[], secretN
   const { exact, patterns } = exactSubjects(subs);
   const lines = [
     "#!/usr/bin/env bash",
-    `# Azure: federated credentials for ${full}, replacing the client secret its workflows used.`,
+    `# Azure: federated credentials for ${oneLine(full)}, replacing the client secret its workflows used.`,
     "# Review, then run with az and gh logged in. Nothing here deletes the secret: that is the last step.",
     "set -euo pipefail",
     "",
@@ -140,23 +141,25 @@ export function azureSetupScript(repo: PlanRepository, subs: SubValue[], secretN
       subject,
       audiences: [AZURE_AUDIENCE],
     });
-    lines.push(`az ad app federated-credential create --id "$APP_ID" --parameters '${parameters}'`);
+    lines.push(`az ad app federated-credential create --id "$APP_ID" --parameters ${shellQuote(parameters)}`);
   });
   for (const pattern of patterns) {
     lines.push(
-      `# ${pattern}: Azure matches subjects exactly; add one credential per branch or tag this covers.`,
+      `# ${oneLine(pattern)}: Azure matches subjects exactly; add one credential per branch or tag this covers.`,
     );
   }
   lines.push(
     "",
-    `gh variable set ${AZURE_VARIABLES.clientId} --repo ${full} --body "$APP_ID"`,
-    `gh variable set ${AZURE_VARIABLES.tenantId} --repo ${full} --body "$TENANT_ID"`,
-    `gh variable set ${AZURE_VARIABLES.subscriptionId} --repo ${full} --body "$SUBSCRIPTION_ID"`,
+    `gh variable set ${AZURE_VARIABLES.clientId} --repo ${shellQuote(full)} --body "$APP_ID"`,
+    `gh variable set ${AZURE_VARIABLES.tenantId} --repo ${shellQuote(full)} --body "$TENANT_ID"`,
+    `gh variable set ${AZURE_VARIABLES.subscriptionId} --repo ${shellQuote(full)} --body "$SUBSCRIPTION_ID"`,
     "",
     "# After a week of green runs: remove the client secret and the GitHub secret that held it.",
     '#   az ad app credential list --id "$APP_ID"',
     '#   az ad app credential delete --id "$APP_ID" --key-id KEY_ID',
-    ...secretNames.map((name) => `#   gh secret delete ${name} --repo ${full}`),
+    ...secretNames.map(
+      (name) => `#   gh secret delete ${shellQuote(oneLine(name))} --repo ${shellQuote(full)}`,
+    ),
     "",
   );
   return lines.join("\n");
@@ -172,7 +175,7 @@ export function gcpSetupScript(repo: PlanRepository, subs: SubValue[], secretNam
       : `assertion.repository_id == '${repo.repoId}'`;
   const lines = [
     "#!/usr/bin/env bash",
-    `# Google Cloud: workload identity federation for ${full}, replacing the service account key its workflows used.`,
+    `# Google Cloud: workload identity federation for ${oneLine(full)}, replacing the service account key its workflows used.`,
     "# Review, then run with gcloud and gh logged in. Nothing here deletes the key: that is the last step.",
     "set -euo pipefail",
     "",
@@ -188,30 +191,33 @@ export function gcpSetupScript(repo: PlanRepository, subs: SubValue[], secretNam
     '  --workload-identity-pool "$POOL" \\',
     `  --issuer-uri "${OIDC_PROVIDER_URL}" \\`,
     '  --attribute-mapping "google.subject=assertion.sub,attribute.repository=assertion.repository,attribute.repository_id=assertion.repository_id" \\',
-    `  --attribute-condition "${condition}"`,
+    `  --attribute-condition ${shellQuoteReadable(condition)}`,
     "",
   ];
   for (const subject of exact) {
     lines.push(
       'gcloud iam service-accounts add-iam-policy-binding "$SERVICE_ACCOUNT" --project "$PROJECT_ID" \\',
       "  --role roles/iam.workloadIdentityUser \\",
-      `  --member "principal://iam.googleapis.com/projects/\${PROJECT_NUMBER}/locations/global/workloadIdentityPools/\${POOL}/subject/${subject}"`,
+      // A subject with shell-special characters is single-quoted outside the expanding part.
+      `  --member "principal://iam.googleapis.com/projects/\${PROJECT_NUMBER}/locations/global/workloadIdentityPools/\${POOL}/subject/${shellQuote(subject) === subject ? `${subject}"` : `"${shellQuote(subject)}`}`,
     );
   }
   for (const pattern of patterns) {
     lines.push(
-      `# ${pattern}: a principal matches one subject exactly; add a binding per branch or tag this covers.`,
+      `# ${oneLine(pattern)}: a principal matches one subject exactly; add a binding per branch or tag this covers.`,
     );
   }
   lines.push(
     "",
-    `gh variable set ${GCP_VARIABLES.provider} --repo ${full} --body "projects/\${PROJECT_NUMBER}/locations/global/workloadIdentityPools/\${POOL}/providers/\${PROVIDER}"`,
-    `gh variable set ${GCP_VARIABLES.serviceAccount} --repo ${full} --body "$SERVICE_ACCOUNT"`,
+    `gh variable set ${GCP_VARIABLES.provider} --repo ${shellQuote(full)} --body "projects/\${PROJECT_NUMBER}/locations/global/workloadIdentityPools/\${POOL}/providers/\${PROVIDER}"`,
+    `gh variable set ${GCP_VARIABLES.serviceAccount} --repo ${shellQuote(full)} --body "$SERVICE_ACCOUNT"`,
     "",
     "# After a week of green runs: disable, then delete, the service account key; delete the GitHub secret.",
     '#   gcloud iam service-accounts keys list --iam-account "$SERVICE_ACCOUNT"',
     '#   gcloud iam service-accounts keys disable KEY_ID --iam-account "$SERVICE_ACCOUNT"',
-    ...secretNames.map((name) => `#   gh secret delete ${name} --repo ${full}`),
+    ...secretNames.map(
+      (name) => `#   gh secret delete ${shellQuote(oneLine(name))} --repo ${shellQuote(full)}`,
+    ),
     "",
   );
   return lines.join("\n");

@@ -8,6 +8,7 @@ import { maskAccessKeyId } from "../domain/access-key.js";
 import type { SetAsideCall } from "./observed-calls.js";
 import type { PlanFinding, PlannedRole, PlannedWorkflow } from "./plan.js";
 import { CONFIGURE_AWS_CREDENTIALS } from "./rewrite-workflow.js";
+import { shellQuote } from "./shell-words.js";
 import type { PlanRepository } from "./sub-claims.js";
 import type { ScannedWorkflow } from "./workflow-scan.js";
 
@@ -126,6 +127,9 @@ export function migrationGuide(input: {
   const { repo, roles, findings } = input;
   const full = `${repo.owner}/${repo.name}`;
   const user = input.userName ?? "USER_NAME";
+  // Names below come from workflows, the trail or the repository: one inert shell word each.
+  const userWord = shellQuote(user);
+  const repoWord = shellQuote(full);
   const out: string[] = [
     `# Moving ${full} from static keys to GitHub Actions OIDC`,
     "",
@@ -223,12 +227,12 @@ export function migrationGuide(input: {
   changed.forEach((workflow, i) => {
     const name = basename(workflow.path).replace(/\.ya?ml$/, "");
     out.push(
-      `${i + 1}. ${code(workflow.path)}: apply \`workflows/${name}.diff\` (or copy \`workflows/${basename(workflow.path)}\`) in its own pull request, merge, and watch the next run. CloudTrail now names the run in the role session name. To roll back, revert that pull request.`,
+      `${i + 1}. ${code(workflow.path)}: ${code(`git apply ${shellQuote(`workflows/${name}.diff`)}`)} (or copy ${code(`workflows/${basename(workflow.path)}`)}) in its own pull request, merge, and watch the next run. CloudTrail now names the run in the role session name. To roll back, revert that pull request.`,
     );
   });
   out.push(
     "",
-    `The rewritten steps use ${code(CONFIGURE_AWS_CREDENTIALS)} with \`role-to-assume\`, and each job that assumes a role gets \`permissions: { id-token: write, contents: read }\`.`,
+    `The rewritten steps use ${code(CONFIGURE_AWS_CREDENTIALS)} with \`role-to-assume\`, and each job that assumes a role gets \`id-token: write\` beside the token scopes it already had (its steps' GHCR pushes and releases included).`,
     "",
   );
   const manual = findings.filter((finding) => !finding.resolved);
@@ -249,8 +253,8 @@ export function migrationGuide(input: {
   out.push("## 4. After a week of green runs: deactivate the remaining keys, delete the secrets", "");
   out.push(
     "```bash",
-    `aws iam list-access-keys --user-name ${user}`,
-    `aws iam update-access-key --user-name ${user} --access-key-id KEY_ID --status Inactive   # each remaining key`,
+    `aws iam list-access-keys --user-name ${userWord}`,
+    `aws iam update-access-key --user-name ${userWord} --access-key-id KEY_ID --status Inactive   # each remaining key`,
   );
   const secrets = [
     ...new Set(
@@ -258,7 +262,7 @@ export function migrationGuide(input: {
     ),
   ];
   for (const name of secrets) {
-    out.push(`gh secret delete ${name} --repo ${full}`);
+    out.push(`gh secret delete ${shellQuote(name)} --repo ${repoWord}`);
     // A job with an environment may read an environment secret of the same name.
     const jobs = findings
       .filter((finding) => finding.secretNames.includes(name))
@@ -267,7 +271,9 @@ export function migrationGuide(input: {
       .filter((role) => role.context.kind === "environment" && role.jobs.some((job) => jobs.includes(job)))
       .map((role) => (role.context.kind === "environment" ? role.context.name : ""));
     for (const env of new Set(environments)) {
-      out.push(`gh secret delete ${name} --repo ${full} --env ${env}   # if it is an environment secret`);
+      out.push(
+        `gh secret delete ${shellQuote(name)} --repo ${repoWord} --env ${shellQuote(env)}   # if it is an environment secret`,
+      );
     }
   }
   out.push("```", "");
@@ -283,12 +289,12 @@ export function migrationGuide(input: {
     "Nothing here is automatic: a deactivated key can be reactivated, a deleted user cannot come back.",
     "",
     "```bash",
-    `aws iam list-attached-user-policies --user-name ${user}   # detach each: aws iam detach-user-policy`,
-    `aws iam list-user-policies --user-name ${user}            # delete each: aws iam delete-user-policy`,
-    `aws iam list-groups-for-user --user-name ${user}          # remove: aws iam remove-user-from-group`,
-    `aws iam list-access-keys --user-name ${user}              # delete each: aws iam delete-access-key`,
-    `aws iam delete-login-profile --user-name ${user} 2>/dev/null || true`,
-    `aws iam delete-user --user-name ${user}`,
+    `aws iam list-attached-user-policies --user-name ${userWord}   # detach each: aws iam detach-user-policy`,
+    `aws iam list-user-policies --user-name ${userWord}            # delete each: aws iam delete-user-policy`,
+    `aws iam list-groups-for-user --user-name ${userWord}          # remove: aws iam remove-user-from-group`,
+    `aws iam list-access-keys --user-name ${userWord}              # delete each: aws iam delete-access-key`,
+    `aws iam delete-login-profile --user-name ${userWord} 2>/dev/null || true`,
+    `aws iam delete-user --user-name ${userWord}`,
     "```",
     "",
   );

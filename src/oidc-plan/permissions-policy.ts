@@ -71,7 +71,29 @@ interface Entry {
   origin: Origin;
   /** The events or commands named no resource for an action that takes one. */
   unscoped: boolean;
+  /** iam:PassRole: the services the role may be passed to. */
+  passedTo: Set<string>;
 }
+
+const PASS_ROLE = "iam:PassRole";
+/**
+ * Who receives a role passed by a deploy of each service. iam:PassRole is never granted without an
+ * `iam:PassedToService` condition: unconditioned, it lets the role hand any role to any service.
+ */
+const RECEIVING_SERVICE: Record<string, string> = {
+  ecs: "ecs-tasks.amazonaws.com",
+  lambda: "lambda.amazonaws.com",
+  cloudformation: "cloudformation.amazonaws.com",
+  ec2: "ec2.amazonaws.com",
+  states: "states.amazonaws.com",
+  codebuild: "codebuild.amazonaws.com",
+  batch: "batch.amazonaws.com",
+  glue: "glue.amazonaws.com",
+  sagemaker: "sagemaker.amazonaws.com",
+  elasticbeanstalk: "elasticbeanstalk.amazonaws.com",
+  events: "events.amazonaws.com",
+  scheduler: "scheduler.amazonaws.com",
+};
 
 export interface PermissionsResult {
   policy: PolicyDocument;
@@ -122,7 +144,14 @@ export function permissionsPolicy(input: {
   const { catalogue } = input;
   const entries = new Map<string, Entry>();
   const dropped: Array<{ action: string; reason: string }> = [];
-  const add = (service: string, name: string, resources: string[], origin: Origin) => {
+  const startingPoints = new Set<string>();
+  const add = (
+    service: string,
+    name: string,
+    resources: string[],
+    origin: Origin,
+    call: Pick<InferredCall, "passedToServices" | "startingPoint"> = {},
+  ) => {
     if (noPermissionNeeded(`${service}:${name}`)) return;
     const action = catalogue.lookup(service, name);
     if (!action) {
@@ -133,20 +162,46 @@ export function permissionsPolicy(input: {
     if (existing && existing.origin === "observed" && origin === "inferred") return;
     const fitted = action.wildcardOnly ? [] : fitResources(action, resources);
     const entry: Entry =
-      existing && existing.origin === origin ? existing : { action, resources: [], origin, unscoped: false };
+      existing && existing.origin === origin
+        ? existing
+        : { action, resources: [], origin, unscoped: false, passedTo: new Set() };
     for (const arn of fitted) if (!entry.resources.includes(arn)) entry.resources.push(arn);
+    for (const receiver of call.passedToServices ?? []) entry.passedTo.add(receiver);
+    if (call.startingPoint) startingPoints.add(call.startingPoint);
     entries.set(action.name, entry);
   };
   for (const call of input.observed) add(call.service, call.action, call.resources, "observed");
   for (const call of input.inferred) {
     // With evidence, commands only fill what LookupEvents cannot show (data events).
     if (!input.evidence || isDataEvent(call.service, call.action))
-      add(call.service, call.action, call.resources, "inferred");
+      add(call.service, call.action, call.resources, "inferred", call);
+  }
+  const passRole = entries.get(PASS_ROLE);
+  if (passRole && passRole.passedTo.size === 0) {
+    for (const other of entries.keys()) {
+      const receiver = RECEIVING_SERVICE[other.split(":")[0] ?? ""];
+      if (receiver) passRole.passedTo.add(receiver);
+    }
+    if (passRole.passedTo.size === 0) {
+      entries.delete(PASS_ROLE);
+      dropped.push({
+        action: PASS_ROLE,
+        reason:
+          "no service it passes the role to is known: add it by hand with an iam:PassedToService condition",
+      });
+    }
   }
 
   const groups = new Map<
     string,
-    { origin: Origin; service: string; resources: string[]; actions: string[]; unscoped: boolean }
+    {
+      origin: Origin;
+      service: string;
+      resources: string[];
+      actions: string[];
+      unscoped: boolean;
+      passedTo: string[];
+    }
   >();
   const unscoped: string[] = [];
   for (const entry of entries.values()) {
@@ -154,13 +209,16 @@ export function permissionsPolicy(input: {
     if (entry.unscoped) unscoped.push(entry.action.name);
     const resources = entry.resources.length > 0 ? [...entry.resources].sort() : ["*"];
     const [service = ""] = entry.action.name.split(":");
-    const groupKey = `${entry.origin}|${service}|${entry.unscoped}|${resources.join(",")}`;
+    const passedTo = [...entry.passedTo].sort();
+    // PassRole always stands alone: its condition must not narrow the actions beside it.
+    const groupKey = `${entry.origin}|${service}|${entry.unscoped}|${resources.join(",")}|${entry.action.name === PASS_ROLE ? PASS_ROLE : ""}`;
     const group = groups.get(groupKey) ?? {
       origin: entry.origin,
       service,
       resources,
       actions: [],
       unscoped: entry.unscoped,
+      passedTo,
     };
     group.actions.push(entry.action.name);
     groups.set(groupKey, group);
@@ -183,9 +241,26 @@ export function permissionsPolicy(input: {
       Effect: "Allow",
       Action: [...group.actions].sort(),
       Resource: group.resources.length === 1 && group.resources[0] === "*" ? "*" : group.resources,
+      ...(group.actions.includes(PASS_ROLE)
+        ? {
+            Condition: {
+              StringEquals: {
+                "iam:PassedToService":
+                  group.passedTo.length === 1 ? (group.passedTo[0] ?? "") : group.passedTo,
+              },
+            },
+          }
+        : {}),
     });
   }
   const notes: string[] = [];
+  for (const command of [...startingPoints].sort()) {
+    notes.push(
+      command.startsWith("cdk")
+        ? `${command}: the role only assumes CDK's bootstrap roles (cdk-*), which hold the deploy permissions: a starting point; tighten those roles with IAM Access Analyzer policy generation once they have run`
+        : `${command}: its statements are the usual starting point for such deploys (CloudFormation, the artifact bucket, Lambda, IAM roles for the stack, logs, API Gateway), not evidence: tighten them with IAM Access Analyzer policy generation once the role has run`,
+    );
+  }
   if (statements.length === 0) {
     // IAM rejects an empty policy; this grants nothing beyond what any identity can do.
     statements.push({

@@ -3,16 +3,17 @@
  * and the commands that create each role beside the IAM user. facts.md (GitHub Actions OIDC): URL
  * https://token.actions.githubusercontent.com, audience sts.amazonaws.com, no thumbprint needed.
  */
+import { oneLine, shellQuote } from "./shell-words.js";
 import { OIDC_PROVIDER_URL, providerArn, STS_AUDIENCE } from "./trust-policy.js";
 
 export function createProviderScript(accountId: string): string {
   return [
     "#!/usr/bin/env bash",
-    `# GitHub Actions' OIDC identity provider in account ${accountId}: once per account, shared by every repository.`,
+    `# GitHub Actions' OIDC identity provider in account ${oneLine(accountId)}: once per account, shared by every repository.`,
     "# No --thumbprint-list: AWS no longer needs one for this provider. Safe to run twice.",
     "set -euo pipefail",
     "",
-    `ARN="${providerArn(accountId)}"`,
+    `ARN=${shellQuote(providerArn(accountId))}`,
     'if aws iam get-open-id-connect-provider --open-id-connect-provider-arn "$ARN" >/dev/null 2>&1; then',
     '  echo "Provider already exists: $ARN"',
     `  aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn "$ARN" --client-id ${STS_AUDIENCE} 2>/dev/null || true`,
@@ -61,20 +62,23 @@ export interface RoleScriptInput {
 
 /** Creates the role and its inline policy; the IAM user and its keys are not touched. */
 export function createRoleScript(role: RoleScriptInput): string {
+  // The context is workflow text (a branch pattern, an environment name): data, never code.
+  const context = oneLine(role.context);
+  const name = shellQuote(role.roleName);
   return [
     "#!/usr/bin/env bash",
-    `# Creates ${role.roleName} for ${role.repository} (${role.context}) beside the IAM user: nothing that`,
+    `# Creates ${oneLine(role.roleName)} for ${oneLine(role.repository)} (${context}) beside the IAM user: nothing that`,
     "# runs today changes. Review permissions-policy.json first.",
     "set -euo pipefail",
     'cd "$(dirname "$0")"',
     "",
-    `aws iam create-role --role-name ${role.roleName} \\`,
+    `aws iam create-role --role-name ${name} \\`,
     "  --assume-role-policy-document file://trust-policy.json \\",
     "  --max-session-duration 3600 \\",
-    `  --description ${JSON.stringify(`GitHub Actions OIDC role for ${role.repository} (${role.context})`)} \\`,
-    `  --tags Key=managed-by,Value=leak-responder Key=github-repository,Value=${role.repository}`,
-    `aws iam put-role-policy --role-name ${role.roleName} \\`,
-    `  --policy-name ${role.roleName}-permissions \\`,
+    `  --description ${shellQuote(`GitHub Actions OIDC role for ${oneLine(role.repository)} (${context})`)} \\`,
+    `  --tags Key=managed-by,Value=leak-responder ${shellQuote(`Key=github-repository,Value=${role.repository}`)}`,
+    `aws iam put-role-policy --role-name ${name} \\`,
+    `  --policy-name ${shellQuote(`${role.roleName}-permissions`)} \\`,
     "  --policy-document file://permissions-policy.json",
     "",
   ].join("\n");

@@ -1,8 +1,10 @@
 /**
  * Rewrites a workflow from static keys to OIDC (facts.md, GitHub Actions OIDC): job-level
- * `permissions: { id-token: write, contents: read }`, aws-actions/configure-aws-credentials@v6 with
- * role-to-assume, aws-region and a role-session-name carrying `${{ github.run_id }}`, key env entries
- * and `aws configure set` lines removed. Edits are made at node ranges (text-edits.ts) so everything
+ * `id-token: write` beside the token scopes the job already had (`contents: read` at least),
+ * aws-actions/configure-aws-credentials@v6 with role-to-assume, aws-region and a role-session-name
+ * carrying `${{ github.run_id }}` (unless the workflow chose one), running when the steps it serves
+ * would and handing the session token on with the keys, key env entries and `aws configure set`
+ * lines removed. Edits are made at node ranges (text-edits.ts) so everything
  * else in the file stays byte-for-byte; the result is re-parsed before it is offered.
  */
 import { isAlias, isMap, isScalar, type Pair, type YAMLMap, type YAMLSeq } from "yaml";
@@ -30,6 +32,85 @@ export const CONFIGURE_AWS_CREDENTIALS = "aws-actions/configure-aws-credentials@
 const OUTPUTS_STEP_ID = "aws-credentials";
 const AZURE_SECRET_ENV = new Set(["ARM_CLIENT_SECRET", "AZURE_CLIENT_SECRET"]);
 const AWS_KEY_INPUT = /^aws[-_]?(access[-_]?key([-_]?id)?|secret([-_]?access)?[-_]?key|session[-_]?token)$/i;
+/**
+ * The scopes `read-all` grants on github.com (docs.github.com, "Controlling permissions for
+ * GITHUB_TOKEN"): a job's read-all becomes these, each read, beside id-token.
+ */
+const READ_ALL_SCOPES = [
+  "actions",
+  "attestations",
+  "checks",
+  "contents",
+  "deployments",
+  "discussions",
+  "issues",
+  "models",
+  "packages",
+  "pages",
+  "pull-requests",
+  "security-events",
+  "statuses",
+];
+const GHCR = /(^|[\s/"'=])ghcr\.io\b/i;
+const RELEASE_ACTION =
+  /^(softprops\/action-gh-release|actions\/create-release|actions\/upload-release-asset|ncipollo\/release-action|marvinpinto\/action-automatic-releases|svenstaro\/upload-release-action|googleapis\/release-please-action|google-github-actions\/release-please-action)@/i;
+
+/**
+ * GITHUB_TOKEN write scopes the job's own steps use. A job that relied on the repository's default
+ * token permissions keeps them when it gets its first explicit block: a GHCR push needs packages,
+ * a release or a pushed tag needs contents.
+ */
+function writeScopesUsed(job: ScannedJob | undefined): string[] {
+  const scopes = new Set<string>();
+  for (const step of job?.steps ?? []) {
+    const uses = step.uses ?? "";
+    const run = step.run ?? "";
+    const inputs = Object.values(step.with).join("\n");
+    if (/^docker\/(login-action|build-push-action)@/i.test(uses) && GHCR.test(inputs)) scopes.add("packages");
+    if (/\bdocker\s+(login|push|image\s+push|buildx\s+build[^\n]*--push)\b[^\n]*ghcr\.io/i.test(run))
+      scopes.add("packages");
+    if (RELEASE_ACTION.test(uses)) scopes.add("contents");
+    if (/\bgh\s+release\s+(create|upload|edit|delete)\b|\bgit\s+push\b/.test(run)) scopes.add("contents");
+  }
+  return [...scopes].sort();
+}
+
+/** `aws_access_key_id` -> `aws_session_token`, `AWS-ACCESS-KEY-ID` -> `AWS-SESSION-TOKEN`, camelCase too. */
+function sessionTokenName(accessKeyName: string): string {
+  const separator = accessKeyName.includes("_") ? "_" : accessKeyName.includes("-") ? "-" : "";
+  const words = ["aws", "session", "token"];
+  const name =
+    separator === ""
+      ? `aws${words
+          .slice(1)
+          .map((word) => word[0]?.toUpperCase() + word.slice(1))
+          .join("")}`
+      : words.join(separator);
+  return accessKeyName === accessKeyName.toUpperCase() ? name.toUpperCase() : name;
+}
+
+/** The session token expression matching how an access key id is handed on, when there is one. */
+function sessionTokenValue(accessKeyValue: string): string | undefined {
+  if (!/\$\{\{/.test(accessKeyValue)) return undefined;
+  const swapped = accessKeyValue
+    .replace(/\bAWS_ACCESS_KEY_ID\b/g, "AWS_SESSION_TOKEN")
+    .replace(/\baws-access-key-id\b/g, "aws-session-token");
+  return swapped === accessKeyValue ? undefined : swapped;
+}
+
+/** An `if:` for a step that serves steps with these conditions; none when any of them always runs. */
+function combinedCondition(conditions: Array<string | undefined>): string | undefined {
+  const unique = [...new Set(conditions.map((condition) => condition?.trim()))];
+  if (unique.length === 0 || unique.some((condition) => !condition)) return undefined;
+  if (unique.length === 1) return unique[0];
+  // Evaluated before the later steps run, a condition on their predecessors' outputs could skip
+  // credentials they need: then the step always runs.
+  if (unique.some((condition) => /\bsteps\./.test(condition ?? ""))) return undefined;
+  const bare = unique.map(
+    (condition) => `(${(condition ?? "").replace(/^\$\{\{\s*([\s\S]*?)\s*\}\}$/, "$1")})`,
+  );
+  return `\${{ ${bare.join(" || ")} }}`;
+}
 
 export interface RewriteOptions {
   /** role-to-assume per job id, for the jobs that get a role (an ARN, or an expression choosing one). */
@@ -137,8 +218,36 @@ class Rewriter {
     this.edits.rewriteMap(secrets, remove, [], { pair: secretsPair });
   }
 
-  ensureIdToken(jobId: string, job: YAMLMap): void {
+  /** Adds one pair to a map, block or flow. */
+  addPair(map: YAMLMap, key: string, value: string): void {
+    if (map.flow) this.edits.rewriteMap(map, [], [[key, value]]);
+    else this.edits.insertPairs(map, undefined, [`${key}: ${yamlScalar(value)}`]);
+  }
+
+  /**
+   * Grants id-token: write. An existing job block is extended; otherwise the new block carries what
+   * the job had before: the workflow's explicit scopes, every read scope of a read-all, and the
+   * write scopes its steps use when it relied on the repository's defaults (GitHub: a job-level
+   * block sets every scope it does not name to none).
+   */
+  ensureIdToken(jobId: string, job: YAMLMap, scanned: ScannedJob | undefined): void {
     const { source, edits } = this;
+    const used = writeScopesUsed(scanned);
+    const block = (entries: Map<string, string>) => {
+      entries.set("id-token", "write");
+      if (!entries.has("contents")) entries.set("contents", "read");
+      return entries;
+    };
+    const fromDefaults = () => {
+      const entries = new Map<string, string>();
+      for (const scope of used) entries.set(scope, "write");
+      return entries;
+    };
+    const readAll = () => {
+      const entries = new Map<string, string>(READ_ALL_SCOPES.map((scope) => [scope, "read"]));
+      for (const scope of used) entries.set(scope, "write");
+      return entries;
+    };
     const pair = source.pair(job, "permissions");
     if (pair) {
       const value = source.resolve(pair.value);
@@ -146,8 +255,7 @@ class Rewriter {
         const idToken = source.pair(value, "id-token");
         if (idToken) {
           if (source.string(idToken.value) !== "write") edits.replaceValue(idToken.value, "write");
-        } else if (value.flow) edits.rewriteMap(value, [], [["id-token", "write"]]);
-        else edits.insertPairs(value, undefined, ["id-token: write"]);
+        } else this.addPair(value, "id-token", "write");
       } else if (isScalar(value)) {
         const scope = source.string(value);
         if (scope === "write-all") {
@@ -155,14 +263,16 @@ class Rewriter {
             `${jobId}: permissions are write-all (id-token included): narrow them to what the job needs`,
           );
         } else {
-          edits.replaceValue(value, "{ id-token: write, contents: read }");
-          if (scope === "read-all")
-            this.notes.push(`${jobId}: read-all became contents: read; add other read scopes the job needs`);
+          const entries = block(scope === "read-all" ? readAll() : fromDefaults());
+          edits.replaceValue(
+            value,
+            `{ ${[...entries].map(([key, level]) => `${key}: ${yamlScalar(level, true)}`).join(", ")} }`,
+          );
         }
       }
       return;
     }
-    const entries = new Map<string, string>();
+    let entries = new Map<string, string>();
     const workflowLevel = source.resolve(source.pair(source.root, "permissions")?.value);
     if (isMap(workflowLevel)) {
       // Job-level permissions replace the workflow's: carry its scopes over so nothing else is lost.
@@ -171,17 +281,20 @@ class Rewriter {
         const value = source.string(entry.value);
         if (key && value) entries.set(key, value);
       }
+    } else if (source.string(workflowLevel) === "read-all") {
+      entries = readAll();
     } else if (source.string(workflowLevel) === "write-all") {
+      entries = fromDefaults();
       this.notes.push(
-        `${jobId}: the workflow grants write-all; the job now gets only id-token and contents: add what it needs`,
+        `${jobId}: the workflow grants write-all; the job now gets id-token, contents and the write scopes its steps show (${used.join(", ") || "none"}): add what else it needs`,
       );
+    } else {
+      entries = fromDefaults();
     }
-    entries.set("id-token", "write");
-    if (!entries.has("contents")) entries.set("contents", "read");
     const before = source.pair(job, "steps") ?? source.pair(job, "uses");
     edits.insertPairs(job, before, [
       "permissions:",
-      ...[...entries].map(([key, value]) => `${this.pad()}${key}: ${yamlScalar(value)}`),
+      ...[...block(entries)].map(([key, value]) => `${this.pad()}${key}: ${yamlScalar(value)}`),
     ]);
   }
 
@@ -253,9 +366,15 @@ class Rewriter {
     return plan;
   }
 
-  configureStepLines(role: string, region: string, outputs: boolean): string[] {
+  configureStepLines(
+    role: string,
+    region: string,
+    outputs: boolean,
+    condition: string | undefined,
+  ): string[] {
     return [
       "name: Configure AWS credentials (OIDC)",
+      ...(condition === undefined ? [] : [`if: ${yamlScalar(condition)}`]),
       ...(outputs ? [`id: ${OUTPUTS_STEP_ID}`] : []),
       `uses: ${CONFIGURE_AWS_CREDENTIALS}`,
       "with:",
@@ -323,14 +442,51 @@ class Rewriter {
     const sessionName = source.pair(withMap, "role-session-name");
     if (!sessionName) add.push(["role-session-name", this.options.sessionName]);
     else if (!/github\.run_id/.test(source.string(sessionName.value) ?? "")) {
-      // facts.md: the session name carries the run id, so CloudTrail names the run.
-      edits.replaceValue(sessionName.value, yamlScalar(this.options.sessionName));
+      // The team chose that name (dashboards and alerts may match it): keep it, and say why the
+      // run id helps (facts.md: it lets CloudTrail name the run).
+      this.notes.push(
+        `${jobId}: role-session-name ${source.string(sessionName.value)} is kept; adding \${{ github.run_id }} to it lets CloudTrail name the run`,
+      );
     }
     if (!source.pair(withMap, "aws-region")) add.push(["aws-region", region]);
     if (outputsId && !source.pair(withMap, "output-credentials")) add.push(["output-credentials", "true"]);
     edits.rewriteMap(withMap, remove, add);
     if (outputsId && !source.pair(plan.map, "id"))
       edits.insertPairs(plan.map, undefined, [`id: ${outputsId}`]);
+  }
+
+  /**
+   * A step handed the job's credentials (`AWS_ACCESS_KEY_ID: ${{ env.AWS_ACCESS_KEY_ID }}`, or an
+   * action input fed from configure-aws-credentials' outputs) worked with a key pair alone; the
+   * role's credentials also need their session token, handed on the same way.
+   */
+  handOnSessionToken(jobId: string, step: YAMLMap): void {
+    const { source } = this;
+    for (const block of ["env", "with"]) {
+      const map = source.map(source.get(step, block));
+      if (!map) continue;
+      const pairs = source.pairs(map);
+      const names = pairs.map((entry) => source.keyOf(entry) ?? "");
+      if (names.some((name) => /session[-_]?token/i.test(name))) continue;
+      const accessKey = pairs.find((entry) => {
+        const name = source.keyOf(entry) ?? "";
+        return (
+          AWS_KEY_INPUT.test(name) && /access/i.test(name) && !isStaticSource(source.string(entry.value))
+        );
+      });
+      const hasSecret = names.some((name) => AWS_KEY_INPUT.test(name) && /secret/i.test(name));
+      if (!accessKey || !hasSecret) continue;
+      const name = source.keyOf(accessKey) ?? "";
+      const value = sessionTokenValue(source.string(accessKey.value) ?? "");
+      const tokenName = sessionTokenName(name);
+      if (value === undefined) {
+        this.notes.push(
+          `${jobId}: a step hands on ${name} without a session token: add ${tokenName} beside it`,
+        );
+        continue;
+      }
+      this.addPair(map, tokenName, value);
+    }
   }
 
   job(pair: Pair): void {
@@ -381,6 +537,18 @@ class Rewriter {
       if (first) needs.push(first.index);
     }
     const needIndex = needs.length > 0 ? Math.min(...needs) : undefined;
+    // Credentials set up for the whole job serve every step; otherwise the new step runs when one
+    // of the steps that used the keys would.
+    const wholeJob =
+      jobEnvHadKeys ||
+      (inheritsAws && this.workflowHadKeys) ||
+      plans.some((plan) => plan.runLines.length > 0 || plan.removeWholeStep);
+    const served = plans.filter(
+      (plan) => plan.envKeys || plan.keyInputs.length > 0 || plan.secretReferences.length > 0,
+    );
+    const condition = wholeJob
+      ? undefined
+      : combinedCondition(served.map((plan) => source.string(source.get(plan.map, "if"))));
     const converted = plans.find((plan) => plan.staticConfigure);
     const region = this.regionFor(job, scanned, needIndex);
     const outputsAt = plans.find((plan) => plan.keyInputs.length > 0)?.index;
@@ -402,6 +570,7 @@ class Rewriter {
 
     for (const plan of plans) {
       this.cleanEnv(source.pair(plan.map, "env"));
+      if (role !== undefined) this.handOnSessionToken(jobId, plan.map);
       for (const line of plan.secretReferences) this.unresolved.add(line);
       if (plan.removeWholeStep) {
         edits.removeItem(plan.item);
@@ -431,8 +600,13 @@ class Rewriter {
           const uses = source.string(source.get(plan.map, "uses")) ?? "";
           const names = source.pairs(withMap).map((entry) => source.keyOf(entry) ?? "");
           if (!names.some((name) => /session/i.test(name))) {
+            // Temporary credentials are useless without their session token: hand it on too.
+            const keyName =
+              names.find((name) => /access/i.test(name) && AWS_KEY_INPUT.test(name)) ?? "aws-access-key-id";
+            const tokenName = sessionTokenName(keyName);
+            this.addPair(withMap, tokenName, `\${{ steps.${outputsId}.outputs.aws-session-token }}`);
             this.notes.push(
-              `${jobId}: ${uses} now receives temporary credentials; if it has a session-token input, pass \${{ steps.${outputsId}.outputs.aws-session-token }} too`,
+              `${jobId}: ${uses} now receives temporary credentials, with the session token as ${tokenName}: check that it reads that input`,
             );
           }
           if (uses.startsWith("./")) {
@@ -464,7 +638,7 @@ class Rewriter {
         edits.insertItemBefore(
           seq as YAMLSeq,
           target.item,
-          this.configureStepLines(role, region, outputsId === OUTPUTS_STEP_ID),
+          this.configureStepLines(role, region, outputsId === OUTPUTS_STEP_ID, condition),
         );
         needsIdToken = true;
       }
@@ -472,7 +646,7 @@ class Rewriter {
     if (role === undefined && needIndex !== undefined) {
       this.notes.push(`${jobId}: gets no role, so its static keys are removed and it no longer reaches AWS`);
     }
-    if (needsIdToken) this.ensureIdToken(jobId, job);
+    if (needsIdToken) this.ensureIdToken(jobId, job, scanned);
   }
 
   run(): void {

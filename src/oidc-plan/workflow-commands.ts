@@ -14,6 +14,10 @@ export interface InferredCall {
   resources: string[];
   /** Where it came from, for the plan's reader: `deploy.yml job deploy: aws s3 sync`. */
   source: string;
+  /** iam:PassRole only: the services the role is handed to (its `iam:PassedToService` condition). */
+  passedToServices?: string[];
+  /** Part of a framework's conventional starting policy (`sam deploy`): to tighten after use. */
+  startingPoint?: string;
 }
 
 /** Calls CloudTrail's management-event history cannot show (data events). */
@@ -47,6 +51,37 @@ const GLOBAL_WITH_VALUE = new Set([
   "--query",
   "--color",
   "--ca-bundle",
+]);
+/**
+ * Switches that take no value (`aws s3` high-level commands and common CLI booleans): the word after
+ * one is a path, not its value (`aws s3 sync --delete ./public s3://bucket`).
+ */
+const SWITCHES = new Set([
+  "--delete",
+  "--recursive",
+  "--dryrun",
+  "--quiet",
+  "--only-show-errors",
+  "--no-progress",
+  "--follow-symlinks",
+  "--no-follow-symlinks",
+  "--no-guess-mime-type",
+  "--exact-timestamps",
+  "--size-only",
+  "--force",
+  "--force-glacier-transfer",
+  "--ignore-glacier-warnings",
+  "--human-readable",
+  "--summarize",
+  "--no-paginate",
+  "--no-verify-ssl",
+  "--no-sign-request",
+  "--debug",
+  "--no-cli-pager",
+  "--no-fail-on-empty-changeset",
+  "--fail-on-empty-changeset",
+  "--no-execute-changeset",
+  "--publish",
 ]);
 const FLAG_PARAMETER: Record<string, string> = {
   "--bucket": "bucketName",
@@ -83,9 +118,61 @@ function pascal(command: string): string {
     .join("");
 }
 
-/** Shell words, quotes removed; good enough for `aws` command lines in workflows. */
-function words(command: string): string[] {
-  return [...command.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3] ?? "");
+/**
+ * Shell words with quotes removed, as the shell would split them: `"s3://b/p"`, `'s3://b/p'` and
+ * `s3://"$B"/p` are each one word. A `${{ ... }}` expression is one unit: GitHub substitutes it
+ * before the shell runs, so its spaces never split a word.
+ */
+function shellWords(command: string): string[] {
+  const out: string[] = [];
+  let word: string | undefined;
+  let i = 0;
+  const take = (text: string) => {
+    word = (word ?? "") + text;
+  };
+  while (i < command.length) {
+    const char = command[i] ?? "";
+    if (command.startsWith("${{", i)) {
+      const end = command.indexOf("}}", i + 3);
+      const stop = end < 0 ? command.length : end + 2;
+      take(command.slice(i, stop));
+      i = stop;
+    } else if (/\s/.test(char)) {
+      if (word !== undefined) out.push(word);
+      word = undefined;
+      i++;
+    } else if (char === "'") {
+      const end = command.indexOf("'", i + 1);
+      const stop = end < 0 ? command.length : end;
+      take(command.slice(i + 1, stop));
+      i = stop + 1;
+    } else if (char === '"') {
+      let text = "";
+      i++;
+      while (i < command.length && command[i] !== '"') {
+        if (command.startsWith("${{", i)) {
+          const end = command.indexOf("}}", i + 3);
+          const stop = end < 0 ? command.length : end + 2;
+          text += command.slice(i, stop);
+          i = stop;
+          continue;
+        }
+        if (command[i] === "\\" && /["\\$`]/.test(command[i + 1] ?? "")) i++;
+        text += command[i] ?? "";
+        i++;
+      }
+      take(text);
+      i++;
+    } else if (char === "\\") {
+      take(command[i + 1] ?? "");
+      i += 2;
+    } else {
+      take(char);
+      i++;
+    }
+  }
+  if (word !== undefined) out.push(word);
+  return out;
 }
 
 /** Replaces `${{ env.X }}`, `$X` and `${X}` with known literal values; unknown ones stay (and are dropped). */
@@ -109,7 +196,7 @@ function s3Target(value: string | undefined): { bucket: string; key: boolean } |
 
 /** Calls made by one `aws ...` command line. */
 function awsCommand(line: string, env: Record<string, string>, region: string, account: string | undefined) {
-  const tokens = words(substitute(line, env));
+  const tokens = shellWords(substitute(line, env));
   if (tokens[0] === "sudo") tokens.shift();
   if (tokens[0] !== "aws") return [];
   let i = 1;
@@ -132,7 +219,7 @@ function awsCommand(line: string, env: Record<string, string>, region: string, a
       const [flag = "", inline] = arg.split("=", 2);
       const next = args[j + 1];
       if (inline !== undefined) flags.set(flag, inline);
-      else if (next !== undefined && !next.startsWith("--")) {
+      else if (next !== undefined && !next.startsWith("--") && !SWITCHES.has(flag)) {
         flags.set(flag, next);
         j++;
       } else flags.set(flag, "");
@@ -263,14 +350,200 @@ const ECR_PUSH = [
   "BatchGetImage",
 ];
 
+type Call = { service: string; action: string; resources: string[]; passedToService?: string };
+
+/** `ACCOUNT.dkr.ecr.REGION.amazonaws.com/repo:tag` -> the repository's ARN parts. */
+const ECR_IMAGE = /^([^/\s]*)\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([^:@\s]+)/;
+/** Registries that are not ECR: a push there needs no AWS permission. */
+const OTHER_REGISTRY =
+  /^(ghcr\.io|docker\.io|quay\.io|registry\.gitlab\.com|[\w.-]+\.azurecr\.io|[\w.-]*gcr\.io|[\w.-]+-docker\.pkg\.dev)\//;
+
+/**
+ * The ECR push permissions for one image reference (facts: a docker push to ECR needs a token and
+ * the layer-upload actions), on its repository when the reference names one. `undefined` when the
+ * image plainly goes elsewhere; unknown references count as ECR only in a job that logged in to it.
+ */
+function ecrPush(image: string, ecrLogin: boolean, account: string | undefined): Call[] | undefined {
+  const match = ECR_IMAGE.exec(image);
+  let arn: string[] = [];
+  if (match) {
+    const [, host = "", region = "", repository = ""] = match;
+    const owner = /^\d{12}$/.test(host) ? host : (account ?? "*");
+    if (/^[a-z0-9][a-z0-9._/-]*$/.test(repository))
+      arn = [`arn:aws:ecr:${region}:${owner}:repository/${repository}`];
+  } else if (!ecrLogin || OTHER_REGISTRY.test(image) || !/[$]/.test(image)) {
+    return undefined;
+  }
+  return [
+    { service: "ecr", action: "GetAuthorizationToken", resources: [] },
+    ...ECR_PUSH.map((action) => ({ service: "ecr", action, resources: arn })),
+  ];
+}
+
+/** Images a docker command line pushes: `docker push X`, `docker image push X`, `build --push -t X`. */
+function pushedImages(tokens: string[]): string[] {
+  const words = tokens[0] === "sudo" ? tokens.slice(1) : tokens;
+  if (words[0] !== "docker") return [];
+  const rest = words[1] === "image" || words[1] === "buildx" ? words.slice(2) : words.slice(1);
+  if (rest[0] === "push")
+    return rest
+      .slice(1)
+      .filter((word) => !word.startsWith("-"))
+      .slice(0, 1);
+  if (rest[0] === "build" && rest.includes("--push")) {
+    return rest.flatMap((word, i) => (word === "-t" || word === "--tag" ? [rest[i + 1] ?? ""] : []));
+  }
+  return [];
+}
+
+/**
+ * `sam deploy` and `serverless deploy` act with the job's own credentials through CloudFormation on
+ * whatever the stack holds: no command line says which. This is the conventional starting point
+ * (CloudFormation change sets, the artifact bucket, and the services such stacks usually create),
+ * scoped to the stack's name where the command gives one; the plan says to tighten it with IAM
+ * Access Analyzer policy generation once the role has run.
+ */
+function frameworkDeploy(
+  framework: "sam" | "serverless",
+  stack: string | undefined,
+  region: string,
+  account: string | undefined,
+): Call[] {
+  const acct = account ?? "*";
+  const prefix = stack && known(stack) ? `${stack}-*` : "*";
+  const stackArn = stack && known(stack) ? `${stack}/*` : "*";
+  const cfn = [`arn:aws:cloudformation:${region}:${acct}:stack/${stackArn}`];
+  const calls: Call[] = [];
+  const each = (service: string, actions: string[], resources: string[], passedToService?: string) => {
+    for (const action of actions)
+      calls.push({ service, action, resources, ...(passedToService ? { passedToService } : {}) });
+  };
+  each(
+    "cloudformation",
+    [
+      "CreateChangeSet",
+      "DescribeChangeSet",
+      "ExecuteChangeSet",
+      "DeleteChangeSet",
+      "DescribeStacks",
+      "DescribeStackEvents",
+      "DescribeStackResource",
+      "ListStackResources",
+      "GetTemplate",
+      "GetTemplateSummary",
+      "CreateStack",
+      "UpdateStack",
+    ],
+    framework === "sam"
+      ? [
+          ...cfn,
+          // SAM templates are expanded by AWS's transform, itself a change-set resource.
+          `arn:aws:cloudformation:${region}:aws:transform/Serverless-2016-10-31`,
+          `arn:aws:cloudformation:${region}:${acct}:stack/aws-sam-cli-managed-default/*`,
+        ]
+      : cfn,
+  );
+  each("cloudformation", ["ValidateTemplate"], []);
+  const buckets =
+    framework === "sam"
+      ? ["arn:aws:s3:::aws-sam-cli-managed-default-samclisourcebucket-*"]
+      : [
+          // v3 keeps a bucket in each stack; v4 one per region for all services.
+          `arn:aws:s3:::${prefix === "*" ? "*" : prefix}serverlessdeploymentbucket*`,
+          `arn:aws:s3:::serverless-framework-deployments-${region}-*`,
+        ];
+  each(
+    "s3",
+    [
+      "CreateBucket",
+      "ListBucket",
+      "GetBucketLocation",
+      "PutObject",
+      "GetObject",
+      "PutBucketPolicy",
+      "PutBucketVersioning",
+      "PutEncryptionConfiguration",
+      "PutBucketPublicAccessBlock",
+      "PutBucketTagging",
+    ],
+    buckets,
+  );
+  each(
+    "lambda",
+    [
+      "CreateFunction",
+      "UpdateFunctionCode",
+      "UpdateFunctionConfiguration",
+      "GetFunction",
+      "GetFunctionConfiguration",
+      "DeleteFunction",
+      "AddPermission",
+      "RemovePermission",
+      "PublishVersion",
+      "ListVersionsByFunction",
+      "CreateAlias",
+      "UpdateAlias",
+      "TagResource",
+    ],
+    [`arn:aws:lambda:${region}:${acct}:function:${prefix}`],
+  );
+  const roles = [`arn:aws:iam::${acct}:role/${prefix}`];
+  each(
+    "iam",
+    [
+      "CreateRole",
+      "GetRole",
+      "DeleteRole",
+      "TagRole",
+      "PutRolePolicy",
+      "DeleteRolePolicy",
+      "AttachRolePolicy",
+      "DetachRolePolicy",
+    ],
+    roles,
+  );
+  each("iam", ["PassRole"], roles, "lambda.amazonaws.com");
+  each(
+    "logs",
+    ["CreateLogGroup", "DeleteLogGroup", "PutRetentionPolicy", "TagResource"],
+    [`arn:aws:logs:${region}:${acct}:log-group:/aws/lambda/${prefix}`],
+  );
+  each("logs", ["DescribeLogGroups"], []);
+  each("apigateway", ["GET", "POST", "PUT", "PATCH", "DELETE"], [`arn:aws:apigateway:${region}::/*`]);
+  return calls;
+}
+
+/** `sam deploy ...` / `serverless deploy ...` (also through npx and `sls`), with the stack it names. */
+function frameworkCommand(tokens: string[]): { framework: "sam" | "serverless"; stack?: string } | undefined {
+  const words =
+    tokens[0] === "npx" || tokens[0] === "pnpm" || tokens[0] === "yarn" ? tokens.slice(1) : tokens;
+  const [tool, command] = words;
+  const flag = (name: string) => {
+    const at = words.findIndex((word) => word === name || word.startsWith(`${name}=`));
+    const word = words[at] ?? "";
+    return at < 0 ? undefined : word.includes("=") ? word.slice(name.length + 1) : words[at + 1];
+  };
+  if (tool === "sam" && (command === "deploy" || command === "sync")) {
+    const stack = flag("--stack-name");
+    return { framework: "sam", ...(stack === undefined ? {} : { stack }) };
+  }
+  if ((tool === "serverless" || tool === "sls") && command === "deploy") {
+    // Its stack is `SERVICE-STAGE` (the service is named in serverless.yml, which the plan does not read).
+    const stage = flag("--stage") ?? flag("-s") ?? "dev";
+    return { framework: "serverless", stack: `*-${stage}` };
+  }
+  return undefined;
+}
+
 function fromUses(
   step: ScannedStep,
   env: Record<string, string>,
   region: string,
   account: string | undefined,
-) {
+  ecrLogin: boolean,
+): Call[] {
   const uses = (step.uses ?? "").toLowerCase();
-  const out: Array<{ service: string; action: string; resources: string[] }> = [];
+  const out: Call[] = [];
   if (uses.startsWith("aws-actions/amazon-ecr-login@"))
     out.push({ service: "ecr", action: "GetAuthorizationToken", resources: [] });
   if (uses.startsWith("aws-actions/amazon-ecs-deploy-task-definition@")) {
@@ -283,7 +556,13 @@ function fromUses(
     out.push({ service: "ecs", action: "RegisterTaskDefinition", resources: [] });
     out.push({ service: "ecs", action: "UpdateService", resources: arn });
     out.push({ service: "ecs", action: "DescribeServices", resources: arn });
-    out.push({ service: "iam", action: "PassRole", resources: [] });
+    // The task definition's task and execution roles are handed to ECS tasks, nothing else.
+    out.push({
+      service: "iam",
+      action: "PassRole",
+      resources: [],
+      passedToService: "ecs-tasks.amazonaws.com",
+    });
   }
   if (uses.startsWith("aws-actions/aws-cloudformation-github-deploy@")) {
     const name = substitute(step.with.name ?? "", env);
@@ -304,11 +583,31 @@ function fromUses(
     const target = known(bucket) ? [`arn:aws:s3:::${bucket}`] : [];
     out.push({ service: "s3", action: "ListBucket", resources: target });
     out.push({ service: "s3", action: "PutObject", resources: target.map((arn) => `${arn}/*`) });
+    if (/(^|\s)--delete(\s|$)/.test(step.with.args ?? ""))
+      out.push({ service: "s3", action: "DeleteObject", resources: target.map((arn) => `${arn}/*`) });
   }
   if (uses.startsWith("docker/build-push-action@") && /^(true)$/i.test(step.with.push ?? "")) {
-    for (const action of ECR_PUSH) out.push({ service: "ecr", action, resources: [] });
+    const tags = substitute(step.with.tags ?? "", env)
+      .split(/[\n,]/)
+      .map((tag) => tag.trim())
+      .filter(Boolean);
+    for (const tag of tags.length > 0 ? tags : ["$UNKNOWN"])
+      out.push(...(ecrPush(tag, ecrLogin, account) ?? []));
   }
   return out;
+}
+
+/** Replaces amazon-ecr-login's `registry` output with the registry host it stands for. */
+function withEcrRegistry(
+  value: string,
+  loginIds: readonly string[],
+  region: string,
+  account?: string,
+): string {
+  if (loginIds.length === 0) return value;
+  return value.replace(/\$\{\{\s*steps\.([\w-]+)\.outputs\.registry\s*\}\}/g, (whole, id: string) =>
+    loginIds.includes(id) ? `${account ?? "registry"}.dkr.ecr.${region}.amazonaws.com` : whole,
+  );
 }
 
 /** Every AWS call the job's steps will make, as far as their text tells. */
@@ -319,19 +618,45 @@ export function inferJobCalls(
 ): InferredCall[] {
   const calls = new Map<string, InferredCall>();
   const where = `${workflow.path.split("/").pop()} job ${job.id}`;
-  const add = (call: { service: string; action: string; resources: string[] }, what: string) => {
+  const add = (call: Call, what: string, startingPoint?: string) => {
     const k = `${call.service}:${call.action}`;
-    const entry = calls.get(k) ?? { ...call, resources: [], source: `${where}: ${what}` };
+    const entry: InferredCall = calls.get(k) ?? { ...call, resources: [], source: `${where}: ${what}` };
     for (const arn of call.resources) if (!entry.resources.includes(arn)) entry.resources.push(arn);
+    if (call.passedToService) {
+      const services = new Set([...(entry.passedToServices ?? []), call.passedToService]);
+      entry.passedToServices = [...services].sort();
+    }
+    if (startingPoint) entry.startingPoint = startingPoint;
     calls.set(k, entry);
   };
+  const loginIds = job.steps
+    .filter((step) => /^aws-actions\/amazon-ecr-login@/i.test(step.uses ?? ""))
+    .map((step) => step.id ?? "");
+  let ecrLogin = loginIds.length > 0;
   for (const step of job.steps) {
     const env = { ...workflow.env, ...job.env, ...step.env };
     const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? step.with["aws-region"] ?? options.region;
-    for (const call of fromUses(step, env, region, options.accountId)) add(call, step.uses ?? step.label);
+    const account = options.accountId;
+    for (const [name, value] of Object.entries(env))
+      env[name] = withEcrRegistry(value, loginIds, region, account);
+    const stepWith = Object.fromEntries(
+      Object.entries(step.with).map(([name, value]) => [
+        name,
+        withEcrRegistry(value, loginIds, region, account),
+      ]),
+    );
+    for (const call of fromUses({ ...step, with: stepWith }, env, region, account, ecrLogin))
+      add(call, step.uses ?? step.label);
     for (const line of commandLines(step.run ?? "")) {
-      if (/^docker\s+push\b/.test(line) && /\.dkr\.ecr\./.test(substitute(line, env))) {
-        for (const action of ECR_PUSH) add({ service: "ecr", action, resources: [] }, "docker push");
+      const tokens = shellWords(withEcrRegistry(substitute(line, env), loginIds, region, account));
+      if (/\becr\s+get-login-password\b/.test(line)) ecrLogin = true;
+      for (const image of pushedImages(tokens))
+        for (const call of ecrPush(image, ecrLogin, account) ?? []) add(call, "docker push");
+      const framework = frameworkCommand(tokens);
+      if (framework) {
+        const what = `${framework.framework} deploy`;
+        for (const call of frameworkDeploy(framework.framework, framework.stack, region, account))
+          add(call, what, what);
       }
       if (/\bcdk\s+deploy\b/.test(line)) {
         // CDK deploys through its bootstrap roles (cdk-<qualifier>-deploy-role-...): assuming them is all it needs.
@@ -339,14 +664,15 @@ export function inferJobCalls(
           {
             service: "sts",
             action: "AssumeRole",
-            resources: [`arn:aws:iam::${options.accountId ?? "*"}:role/cdk-*`],
+            resources: [`arn:aws:iam::${account ?? "*"}:role/cdk-*`],
           },
+          "cdk deploy",
           "cdk deploy",
         );
       }
       const aws = /(?:^|\s)(aws\s.*)$/.exec(line)?.[1];
       if (!aws) continue;
-      for (const call of awsCommand(aws, env, region, options.accountId)) {
+      for (const call of awsCommand(aws, env, region, account)) {
         add(call, aws.split(/\s+/).slice(0, 3).join(" "));
       }
     }

@@ -18,6 +18,7 @@ import type { TrailEvent } from "../forensics/trail-event.js";
 import type { EvidenceStore, StoredIncident } from "../ports.js";
 import { warnOnce } from "./failure-policy.js";
 import { incidentSaver, type SaveIncident } from "./incident-saver.js";
+import { isManagedAccount } from "./locate.js";
 import type { PlaybookDeps } from "./respond.js";
 import { continueSnapshot, type Snapshot, snapshotWindow, takeSnapshot } from "./snapshot.js";
 import { storeOnce } from "./store-evidence.js";
@@ -299,7 +300,9 @@ async function revokeRoles(
   for (const arn of forensics.rolesAssumed) {
     const role = roleName(arn);
     if (!role || forensics.rolesRevoked.includes(arn)) continue;
-    if (role.accountId !== home && !deps.settings.managedAccountIds.includes(role.accountId)) {
+    if (
+      !(await isManagedAccount(role.accountId, home, deps.settings.managedAccountIds, deps.memberAccounts))
+    ) {
       notRevoked.push(`${arn} (account not managed)`);
       continue;
     }

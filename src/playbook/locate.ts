@@ -5,20 +5,36 @@
 import { keyKind } from "../domain/access-key.js";
 import { PermanentFailure } from "../domain/errors.js";
 import type { KeyLocation } from "../domain/incident.js";
-import type { AccountIam, KeyDirectory } from "../ports.js";
+import type { AccountIam, KeyDirectory, MemberAccounts } from "../ports.js";
 
 export type Located =
   | { kind: "not-ours"; accountId: string }
   | { kind: "temporary"; accountId: string; iam: AccountIam }
   | { kind: "user"; location: KeyLocation & { userName: string }; iam: AccountIam };
 
+/**
+ * The responder acts in its home account, the static list and, when configured, the organisation's
+ * ACTIVE accounts; the organisation is asked only for an account found in neither.
+ */
+export async function isManagedAccount(
+  accountId: string,
+  home: string,
+  managedAccountIds: readonly string[],
+  memberAccounts?: MemberAccounts,
+): Promise<boolean> {
+  if (accountId === home || managedAccountIds.includes(accountId)) return true;
+  return memberAccounts ? (await memberAccounts.list()).includes(accountId) : false;
+}
+
 export async function locateKey(
   accessKeyId: string,
   directory: KeyDirectory,
   managedAccountIds: readonly string[],
+  memberAccounts?: MemberAccounts,
 ): Promise<Located> {
   const [accountId, home] = await Promise.all([directory.accountOf(accessKeyId), directory.homeAccountId()]);
-  if (accountId !== home && !managedAccountIds.includes(accountId)) return { kind: "not-ours", accountId };
+  if (!(await isManagedAccount(accountId, home, managedAccountIds, memberAccounts)))
+    return { kind: "not-ours", accountId };
   const iam = await directory.iamIn(accountId);
   // Temporary credentials have no user to deactivate; they end when their minting principal's
   // sessions are revoked, which needs the trail to find (forensics).

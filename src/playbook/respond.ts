@@ -26,6 +26,7 @@ import type {
   IncidentStore,
   IssueTracker,
   KeyDirectory,
+  MemberAccounts,
   NotificationKind,
   Notifier,
   StoredIncident,
@@ -56,6 +57,8 @@ export interface PlaybookDeps {
   log: Log;
   clock: Clock;
   settings: ResponderSettings;
+  /** The organisation's accounts, managed besides settings.managedAccountIds (ORGANIZATION_ACCOUNTS). */
+  memberAccounts?: MemberAccounts;
   /** Steps 5-6 after containment; absent, the playbook stops once the owners are told. */
   investigation?: InvestigationDeps;
   /** Step 7, the OIDC plan (needs the repository through GitHub). */
@@ -166,14 +169,15 @@ async function respondOnce(
       fetchStarted,
     );
     if (alert.htmlUrl) base.alertUrl = alert.htmlUrl;
+    if (alert.state === "resolved") base.alertResolvedBefore = alert.resolution ?? "resolved";
     // The leak is at least as old as the alert; the commit time (looked up after containment) is older.
     if (alert.createdAt) {
       base.leakedAt = alert.createdAt;
       base.leakedAtSource = "alert";
     }
     if (alert.firstLocation) {
-      const { path, startLine, commitSha, blobUrl, url } = alert.firstLocation;
-      base.leakLocation = withoutUndefined({ path, startLine, commitSha, url: blobUrl ?? url });
+      const { type, path, startLine, commitSha, url } = alert.firstLocation;
+      base.leakLocation = withoutUndefined({ type, path, startLine, commitSha, url });
     }
     const key = identifyKey(alert);
     base.accessKeyId = key.accessKeyId;
@@ -184,6 +188,15 @@ async function respondOnce(
     outcome = failedOutcome(error, alert ? "key-located" : "alert-fetched", options);
   }
   const incident = assemble(base, outcome, timeline, deps);
+  const personsResolution = incident.alertResolvedBefore;
+  if (personsResolution === "false_positive" || personsResolution === "used_in_tests") {
+    // A person's word against a live AWS key: the key is contained all the same (deactivation is
+    // reversible, a live leaked key is not), but their resolution stands and they are told.
+    warnOnce(
+      incident,
+      `A person resolved the GitHub alert as ${personsResolution} before the responder ran: the key was contained anyway and the alert left as they resolved it. Reactivate the key if they were right.`,
+    );
+  }
   if (dryRun) return { incident: await finishDryRun(incident, deps), duplicate: false };
   return persistAndFinish(incident, stored, deps, ref, options);
 }
@@ -242,7 +255,7 @@ async function contain(accessKeyId: string, deps: PlaybookDeps, timeline: Timeli
   const started = clock.now();
   let located: Awaited<ReturnType<typeof locateKey>>;
   try {
-    located = await locateKey(accessKeyId, deps.directory, settings.managedAccountIds);
+    located = await locateKey(accessKeyId, deps.directory, settings.managedAccountIds, deps.memberAccounts);
   } catch (error: unknown) {
     timeline.record("key-located", "failed", errorMessage(error), started);
     throw error;
@@ -279,7 +292,7 @@ async function contain(accessKeyId: string, deps: PlaybookDeps, timeline: Timeli
     `Account ${location.accountId}${location.viaMemberRole ? " (member role assumed)" : ""}, user ${location.userName}`,
     started,
   );
-  if (settings.protectedUsers.includes(location.userName)) {
+  if (isProtectedUser(settings.protectedUsers, location.userName)) {
     return {
       accessKeyId,
       status: "escalated",
@@ -617,7 +630,8 @@ async function finish(
     );
   const started = deps.clock.now();
   // A run that died after GitHub resolved the alert and before recording it: resolved is resolved.
-  const alreadyResolved = resumed?.alert?.state === "resolved";
+  // On a fresh run: a person's resolution (false_positive, used_in_tests, revoked) is never overwritten.
+  const alreadyResolved = resumed?.alert?.state === "resolved" || incident.alertResolvedBefore !== undefined;
   const resolveNow = Boolean(ref) && contained && !stepDone(incident, "alert-resolved");
   const notifyNow = !notifiedSinceRecorded(incident);
   const kind = KIND[incident.status];
@@ -655,7 +669,7 @@ async function finish(
           "alert-resolved",
           "done",
           alreadyResolved
-            ? `GitHub alert found already resolved (${resumed?.alert?.resolution ?? "no resolution given"})`
+            ? `GitHub alert found already resolved (${resumed?.alert?.resolution ?? incident.alertResolvedBefore ?? "no resolution given"})`
             : "GitHub alert resolved as revoked",
           resolved.endedAt,
           started,
@@ -721,4 +735,10 @@ async function finish(
     );
   }
   return incident;
+}
+
+/** IAM user names are unique case-insensitively ("Admin" and "admin" are the same user), so the protected list must be too. */
+function isProtectedUser(protectedUsers: readonly string[], userName: string): boolean {
+  const wanted = userName.toLowerCase();
+  return protectedUsers.some((name) => name.toLowerCase() === wanted);
 }

@@ -16,6 +16,8 @@ const LEGEND_ROW = 22;
 /** Calm for routine calls, warm to alarming for what an attacker does (colour-blind-safe hues). */
 const CATEGORY_COLOURS: Readonly<Record<string, string>> = {
   "defense-evasion": "#6a3d9a",
+  "credential-access": "#1b9e77",
+  exfiltration: "#e7298a",
   persistence: "#d62728",
   "privilege-escalation": "#ff7f0e",
   impact: "#8c564b",

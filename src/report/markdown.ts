@@ -4,6 +4,7 @@
  * broken table in whatever renders it.
  */
 import type { ActivityData, ActivityView } from "./activity-buckets.js";
+import { mdText } from "./markdown-text.js";
 import type { AuditReport } from "./report-model.js";
 import {
   leakWhere,
@@ -15,16 +16,6 @@ import {
   verdictWords,
 } from "./report-text.js";
 import { formatDuration, formatUtc } from "./time-format.js";
-
-/** Text that stays text: no raw HTML, no emphasis, links or table breaks from the content. */
-export function mdText(value: string | number): string {
-  return String(value)
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/[\\`*_[\]|~]/g, (char) => `\\${char}`)
-    .replace(/\s+/g, " ");
-}
 
 /**
  * Our own identifiers and hashes in a code span (no backtick can close it early). Text an attacker

@@ -9,7 +9,7 @@ import { InvalidInputError } from "../domain/errors.js";
 import type { Incident } from "../domain/incident.js";
 import { printable } from "../forensics/printable-text.js";
 import { timeToContainMs } from "../playbook/timeline.js";
-import { mdText } from "./markdown.js";
+import { mdText } from "./markdown-text.js";
 import { formatDuration, formatUtc } from "./time-format.js";
 
 export interface SummaryRow {

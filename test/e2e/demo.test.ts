@@ -13,7 +13,8 @@ describe("the demo story, end to end on the sandbox over real HTTP", () => {
   it("contains the member-account key through intake, queue and playbook, and reports it", async () => {
     const summary = await runDemo({ reportDir: mkdtempSync(join(tmpdir(), "demo-report-")) });
     expect(summary.webhookStatus).toBe(202);
-    expect(summary.reportCopies.map((p) => p.split(".").pop()).sort()).toEqual(["html", "json", "md"]);
+    const reports = summary.artifacts.filter((p) => p.includes("/report/"));
+    expect(reports.map((p) => p.split(".").pop()).sort()).toEqual(["html", "json", "md"]);
     expect(summary.status).toBe("contained");
     expect(summary.accessKeyId).toMatch(/^AKIA[A-Z2-7]{16}$/);
     expect(summary.user).toBe("ci-deploy");
@@ -52,8 +53,9 @@ describe("the demo story, end to end on the sandbox over real HTTP", () => {
     });
     if (!stack) throw new Error("no stack");
     expect(summary.status).toBe("contained");
-    const reports = summary.reportCopies.map((path) => readFileSync(path, "utf8"));
-    expect(reports).toHaveLength(3);
+    // Every file the demo leaves on disk: the report, the plan, the Slack messages, the issue body.
+    const reports = summary.artifacts.map((path) => readFileSync(path, "utf8"));
+    expect(summary.artifacts.filter((p) => p.includes("/report/"))).toHaveLength(3);
     // The sandbox keeps what it was sent after it stops: every object (gzip parts unpacked), the
     // alert's comment, the issue, every Slack message.
     const captured = sandboxOutputs(stack.sandbox.state);

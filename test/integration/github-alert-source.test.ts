@@ -38,6 +38,38 @@ beforeAll(async () => {
     locations: [{ type: "commit", details: { path: "deploy/.env", start_line: 4, commit_sha: "abc123" } }],
   });
   sandbox.state.addAlert("other/elsewhere", { number: 1, secretType: "aws_access_key_id", secret: keyId });
+  const commit = {
+    path: "deploy/.env",
+    start_line: 4,
+    commit_sha: "abc123",
+    blob_url: `${sandbox.githubUrl}/repos/acme/api/git/blobs/b1`,
+    commit_url: `${sandbox.githubUrl}/repos/acme/api/git/commits/abc123`,
+    html_url: "https://github.com/acme/api/commit/abc123",
+  };
+  sandbox.state.addAlert("acme/api", {
+    number: 5,
+    secretType: "aws_access_key_id",
+    secret: keyId,
+    locations: [{ type: "commit", details: commit }],
+  });
+  sandbox.state.addAlert("acme/api", {
+    number: 6,
+    secretType: "aws_access_key_id",
+    secret: keyId,
+    locations: [
+      {
+        type: "issue_comment",
+        details: { issue_comment_url: `${sandbox.githubUrl}/repos/acme/api/issues/comments/9` },
+      },
+    ],
+  });
+  sandbox.state.addAlert("acme/api", {
+    number: 7,
+    secretType: "aws_access_key_id",
+    secret: keyId,
+    omitFirstLocation: true,
+    locations: [{ type: "commit", details: commit }],
+  });
 });
 afterAll(() => sandbox.stop());
 
@@ -51,6 +83,31 @@ describe("GitHubAlertSource against the sandbox's GitHub API (App installation t
     expect(alert.htmlUrl).toBe("https://github.com/acme/api/security/secret-scanning/3");
     expect(alert.firstLocation).toMatchObject({ path: "deploy/.env", startLine: 4, commitSha: "abc123" });
     expect(sandbox.state.callsTo("github", "createInstallationToken").length).toBeGreaterThan(0);
+  });
+
+  it("links a commit location by its html_url, never by an API URL", async () => {
+    const alert = await source().getAlert({ repository: "acme/api", alertNumber: 5, installationId });
+    expect(alert.firstLocation).toEqual({
+      type: "commit",
+      path: "deploy/.env",
+      startLine: 4,
+      commitSha: "abc123",
+      url: "https://github.com/acme/api/commit/abc123",
+    });
+  });
+
+  it("names an issue comment location by its type and gives it no API link", async () => {
+    const alert = await source().getAlert({ repository: "acme/api", alertNumber: 6, installationId });
+    expect(alert.firstLocation).toEqual({ type: "issue_comment" });
+  });
+
+  it("reads the locations API when the alert has no first_location_detected (GHES)", async () => {
+    const alert = await source().getAlert({ repository: "acme/api", alertNumber: 7, installationId });
+    expect(alert.firstLocation).toMatchObject({
+      type: "commit",
+      commitSha: "abc123",
+      url: "https://github.com/acme/api/commit/abc123",
+    });
   });
 
   it("resolves the alert as revoked with the comment", async () => {
@@ -84,6 +141,15 @@ describe("GitHubAlertSource against the sandbox's GitHub API (App installation t
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PermanentFailure);
     expect((error as PermanentFailure).code).toBe("github-401");
+  });
+
+  it("a delivery without an installation in App mode is a permanent configuration error that says what to fix", async () => {
+    const error = await source()
+      .getAlert({ repository: "acme/api", alertNumber: 3 })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PermanentFailure);
+    expect((error as PermanentFailure).code).toBe("github-no-installation");
+    expect((error as Error).message).toMatch(/installation/);
   });
 
   it("GitHub answering 502 twice is retried and the fetch succeeds", async () => {

@@ -19,7 +19,7 @@ import { Sandbox } from "../../sandbox/server.js";
 import { SqsJobQueue } from "../../src/adapters/aws/sqs-queue.js";
 import { type AlertJob, AlertJobSchema } from "../../src/domain/alert-job.js";
 import { TransientFailure } from "../../src/domain/errors.js";
-import { delivery, secretScanningAlert } from "../fixtures/webhooks.js";
+import { delivery, formDelivery, secretScanningAlert } from "../fixtures/webhooks.js";
 
 type IntakeModule = typeof import("../../functions/intake.js");
 
@@ -218,6 +218,18 @@ describe("functions/intake.ts handler -> SQS", () => {
     expect(result.statusCode).toBe(202);
     expect((await receiveAll()).map((m) => m.job.alertNumber)).toEqual([8]);
   });
+
+  it.each([true, false])(
+    "queues a signed form-encoded delivery, GitHub's default content type (base64 body: %s)",
+    async (base64) => {
+      const payload = secretScanningAlert({ number: 11, description: "a form with spaces – ünïcode" });
+      const result = await intake.handler(
+        apiGatewayEvent(formDelivery(payload, { secret: SECRET }), { base64 }),
+      );
+      expect(result.statusCode).toBe(202);
+      expect((await receiveAll()).map((m) => m.job.alertNumber)).toEqual([11]);
+    },
+  );
 
   it.each([
     ["an unsigned delivery", 401, () => apiGatewayEvent(delivery(secretScanningAlert()))],

@@ -14,7 +14,7 @@ import { type LocalServer, startLocalServer } from "../../src/cli/serve.js";
 import { loadIntakeConfig } from "../../src/config.js";
 import type { AlertJob } from "../../src/domain/alert-job.js";
 import { MemoryLog } from "../../src/logger.js";
-import { delivery, ping, secretScanningAlert } from "../fixtures/webhooks.js";
+import { delivery, formDelivery, ping, secretScanningAlert } from "../fixtures/webhooks.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const SECRET = randomBytes(24).toString("hex");
@@ -92,6 +92,18 @@ describe("startLocalServer", () => {
       },
     ]);
     expect(Number.isNaN(Date.parse(jobs[0]?.receivedAt ?? ""))).toBe(false);
+  });
+
+  it("queues a signed form-encoded delivery (GitHub's default content type) over real HTTP", async () => {
+    const { server, jobs } = await start();
+    const payload = secretScanningAlert({ repository: "octo_emu/payments-api", number: 5 });
+    const response = await post(server.webhookUrl, formDelivery(payload, { secret: SECRET }));
+    expect(response).toEqual({
+      status: 202,
+      json: { status: "queued", incident: "gh__octo_emu__payments-api__5" },
+    });
+    await server.queue.drain();
+    expect(jobs.map((job) => job.repository)).toEqual(["octo_emu/payments-api"]);
   });
 
   it("answers every bad request with its status and hands nothing to the consumer", async () => {
@@ -341,7 +353,7 @@ describe("leak-responder serve (the command)", () => {
       const code = await main(["serve", "--port", "0"]);
       expect(code).not.toBe(0);
       const printed = error.mock.calls.map((call) => call.join(" ")).join("\n");
-      expect(printed).toContain("leak-responder serve: ConfigError:");
+      expect(printed).toContain("leak-responder serve: configuration:");
       expect(printed).toContain("GITHUB_WEBHOOK_SECRET");
       expect(printed).not.toMatch(/\n\s+at /);
       // Nothing was started: no "listening on" line.

@@ -16,7 +16,13 @@ import {
 } from "./fakes.js";
 
 export function world(
-  options: { member?: boolean; userName?: string; secret?: (id: string, s: string) => string } = {},
+  options: {
+    member?: boolean;
+    userName?: string;
+    secret?: (id: string, s: string) => string;
+    /** The alert's state as GitHub shows it on the first fetch (a person may have resolved it already). */
+    alertState?: { state: string; resolution: string | null };
+  } = {},
 ) {
   const home = fakeAccountId();
   const member = fakeAccountId();
@@ -34,6 +40,7 @@ export function world(
     secretType: "aws_access_key_id",
     secret: options.secret ? options.secret(accessKeyId, secret) : `${accessKeyId}:${secret}`,
     htmlUrl: "https://github.com/acme/api/security/secret-scanning/7",
+    ...options.alertState,
   });
   const incidents = new MemoryIncidentStore();
   const notifier = new RecordingNotifier();

@@ -68,4 +68,13 @@ describe("GitHub's answers", () => {
     expect(failure).toBeInstanceOf(PermanentFailure);
     expect(failure.message).toMatch(/GitHub denied access/);
   });
+
+  it.each([
+    [400, /no change/i],
+    [410, /issues are disabled/i],
+  ])("a %i is permanent, never retried, and says why", (status, reason) => {
+    const failure = githubError(requestError(status), "Closing the alert");
+    expect(failure).toBeInstanceOf(PermanentFailure);
+    expect(failure.message).toMatch(reason);
+  });
 });

@@ -123,6 +123,19 @@ describe("leak-responder analyze", () => {
     expect(stderr).toMatch(message);
   });
 
+  it.each([
+    ["an empty file", ""],
+    ["a JSON document that is not CloudTrail", JSON.stringify({ name: "package", version: "1.0.0" })],
+    ["a JSON array of things that are not records", JSON.stringify([1, 2, { hello: "world" }])],
+  ])("refuses %s instead of saying the key was not used", async (_what, content) => {
+    const path = join(dir, `not-a-trail-${content.length}.json`);
+    await writeFile(path, content);
+    const { code, stdout, stderr } = await run("--events", path, "--offline");
+    expect(code).toBe(2);
+    expect(stdout).not.toMatch(/not used/i);
+    expect(stderr).toMatch(/not a CloudTrail export/i);
+  });
+
   it("is listed in the usage", async () => {
     const out: string[] = [];
     vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => void out.push(args.join(" ")));

@@ -203,7 +203,7 @@ const CORPUS: Array<{ name: string; request: () => WebhookRequest; status: numbe
       signed(`payload=${encodeURIComponent(json(alert()))}`, {
         "content-type": "application/x-www-form-urlencoded",
       }),
-    status: 415,
+    status: 202,
   },
   {
     name: "missing event header",

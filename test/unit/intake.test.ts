@@ -5,7 +5,7 @@ import { TransientFailure } from "../../src/domain/errors.js";
 import { handleWebhook, type IntakeDeps, type WebhookRequest } from "../../src/intake/intake.js";
 import { MemoryLog } from "../../src/logger.js";
 import type { JobQueue } from "../../src/ports.js";
-import { delivery, ping, secretScanningAlert, signBody } from "../fixtures/webhooks.js";
+import { delivery, formDelivery, ping, secretScanningAlert, signBody } from "../fixtures/webhooks.js";
 
 const SECRET = `current-${Math.random().toString(36).slice(2)}`;
 const PREVIOUS = `previous-${Math.random().toString(36).slice(2)}`;
@@ -63,6 +63,37 @@ describe("handleWebhook: alerts that are queued", () => {
         installationId: 7001,
       },
     ]);
+  });
+
+  it("queues an alert of an Enterprise Managed Users owner (underscore in the owner name)", async () => {
+    const { deps, queue } = setup();
+    const payload = secretScanningAlert({ repository: "octo_emu/payments-api", number: 3 });
+    const response = await call(delivery(payload, { secret: SECRET }), deps);
+    expect(response.status).toBe(202);
+    expect(response.json).toEqual({ status: "queued", incident: "gh__octo_emu__payments-api__3" });
+    expect((queue as RecordingQueue).jobs.map((job) => job.repository)).toEqual(["octo_emu/payments-api"]);
+  });
+
+  it.each(["octo__emu/repo", "_octo/repo", "octo_/repo"])(
+    "refuses %s: a doubled, leading or trailing underscore is no GitHub owner and would make the incident id ambiguous",
+    async (fullName) => {
+      const { deps, queue } = setup();
+      const response = await call(
+        delivery(secretScanningAlert({ repository: fullName }), { secret: SECRET }),
+        deps,
+      );
+      expect(response.status).toBe(422);
+      expect((queue as RecordingQueue).jobs).toEqual([]);
+    },
+  );
+
+  it("queues a signed form-encoded delivery (payload=<urlencoded JSON>, GitHub's default content type)", async () => {
+    const { deps, queue } = setup();
+    const payload = secretScanningAlert({ repository: "octo-org/payments-api", number: 9 });
+    const response = await call(formDelivery(payload, { secret: SECRET }), deps);
+    expect(response.status).toBe(202);
+    expect(response.json).toEqual({ status: "queued", incident: "gh__octo-org__payments-api__9" });
+    expect((queue as RecordingQueue).jobs.map((job) => job.alertNumber)).toEqual([9]);
   });
 
   it.each(["created", "reopened", "publicly_leaked"] as const)(
@@ -288,14 +319,28 @@ describe("handleWebhook: bad input gets its status code and nothing is queued", 
       "malformed JSON",
     ],
     [
-      "a form-encoded delivery",
+      "a form-encoded delivery without a payload field",
       () =>
-        delivery(Buffer.from(`payload=${encodeURIComponent(JSON.stringify(good()))}`), {
+        delivery(Buffer.from(`other=${encodeURIComponent(JSON.stringify(good()))}`), {
           secret: SECRET,
           headers: { "content-type": "application/x-www-form-urlencoded" },
         }),
-      415,
-      "set the webhook content type to application/json",
+      400,
+      "form-encoded delivery without a payload field",
+    ],
+    [
+      "a form-encoded delivery whose signature covers the JSON, not the form bytes",
+      () => {
+        const json = JSON.stringify(good());
+        return delivery(Buffer.from(`payload=${encodeURIComponent(json)}`), {
+          headers: {
+            "content-type": "application/x-www-form-urlencoded",
+            "x-hub-signature-256": signBody(json, SECRET),
+          },
+        });
+      },
+      401,
+      "invalid signature",
     ],
     ["a JSON array", () => delivery([good()], { secret: SECRET }), 422, "unexpected payload shape"],
     ["a JSON string", () => delivery("created", { secret: SECRET }), 422, "unexpected payload shape"],

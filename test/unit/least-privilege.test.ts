@@ -25,6 +25,7 @@ const SERVICE_PREFIX: Readonly<Record<string, string>> = {
   "@aws-sdk/client-s3": "s3",
   "@aws-sdk/client-sqs": "sqs",
   "@aws-sdk/client-ssm": "ssm",
+  "@aws-sdk/client-organizations": "organizations",
 };
 
 /** Commands whose IAM action is not named after the API (the Service Authorization Reference). */

@@ -140,12 +140,12 @@ describe("leak-responder plan (offline)", () => {
     expect(parsed.nothingToMigrate).toBe(false);
   });
 
-  it("refuses bad arguments with a message that says what is wrong", async () => {
-    expect(await main(["plan", "--repo", "not a repo", "--workflows", CORPUS])).toBe(1);
+  it("refuses bad arguments with a message that says what is wrong (a usage error: exit 2)", async () => {
+    expect(await main(["plan", "--repo", "not a repo", "--workflows", CORPUS])).toBe(2);
     expect(errors.at(-1)).toMatch(/--repo must be OWNER\/REPO/);
-    expect(await main(["plan", "--repo", "acme/web", "--workflows", CORPUS, "--account", "12"])).toBe(1);
+    expect(await main(["plan", "--repo", "acme/web", "--workflows", CORPUS, "--account", "12"])).toBe(2);
     expect(errors.at(-1)).toMatch(/12-digit/);
-    expect(await main(["plan", "--repo", "acme/web", "--workflows", join(dir, "missing")])).toBe(1);
+    expect(await main(["plan", "--repo", "acme/web", "--workflows", join(dir, "missing")])).toBe(2);
     expect(errors.at(-1)).toMatch(/not a readable directory/);
     const bad = join(dir, "bad.json");
     await writeFile(bad, "this is not a trail");
@@ -161,7 +161,7 @@ describe("leak-responder plan (offline)", () => {
         "--out",
         join(dir, "x"),
       ]),
-    ).toBe(1);
+    ).toBe(2);
     expect(errors.at(-1)).toMatch(/Not a CloudTrail export/);
   });
 

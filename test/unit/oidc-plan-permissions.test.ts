@@ -306,10 +306,12 @@ jobs:
 describe("across the whole corpus", () => {
   it("every permissions policy validates against IAM's catalogue and grammar", async () => {
     const dir = join(import.meta.dirname, "../fixtures/workflows");
-    const workflows = readdirSync(dir).map((name) => ({
-      path: `.github/workflows/${name}`,
-      content: readFileSync(join(dir, name), "utf8"),
-    }));
+    const workflows = readdirSync(dir)
+      .filter((name) => name.endsWith(".yml"))
+      .map((name) => ({
+        path: `.github/workflows/${name}`,
+        content: readFileSync(join(dir, name), "utf8"),
+      }));
     const plan = await planMigration({ ...input(SNAPSHOT), workflows });
     const policies = plan.files.filter((file) => file.path.endsWith("permissions-policy.json"));
     expect(policies.length).toBeGreaterThanOrEqual(5);

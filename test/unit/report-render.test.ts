@@ -61,7 +61,9 @@ function scenario(change: (incident: Incident) => Incident = (i) => i): Scenario
       userAgent: HOSTILE_AGENT,
       errorCode: "AccessDenied",
       errorMessage: `denied: ${planted}`,
-      request: { secretId: planted },
+      // The secret's name is a detail the responder needs (which secret to rotate); the other
+      // request fields are not rendered.
+      request: { secretId: "prod/payments-db", versionStage: planted },
     }),
   ];
   for (const record of extra) record.tlsDetails = { clientProvidedHostHeader: planted };
@@ -406,7 +408,7 @@ describe("the Markdown, HTML and JSON renderings", () => {
     expect(md).toContain("&lt;script&gt;");
     expect(md).not.toContain("<script");
     expect(md).not.toContain("<img");
-    expect(md).toContain("\\| \\*\\*bold\\*\\* \\[link\\]");
+    expect(md).toContain("&#124; &#42;&#42;bold&#42;&#42; &#91;link&#93;");
     // JSON keeps the text as data.
     expect(JSON.parse(json).findings.addresses.map((a: { address: string }) => a.address)).toContain(
       HOSTILE_IP,
@@ -417,6 +419,8 @@ describe("the Markdown, HTML and JSON renderings", () => {
     // The planted value is really in the input, so a renderer that printed those fields would fail.
     expect(JSON.stringify(input.events)).toContain(planted);
     for (const output of [md, html, json]) expect(output).not.toContain(planted);
+    // The named detail a rule reads (the secret targeted) is shown.
+    expect(md).toContain("prod/payments-db");
     expect(story.cast.accessKeyId).toMatch(/^AKIA[A-Z2-7]{16}$/);
   });
 });

@@ -43,6 +43,24 @@ describe("respondToAlert: containment", () => {
     );
   });
 
+  it.each(["false_positive", "used_in_tests"])(
+    "a person's %s resolution made before the first run is never overwritten, and said loudly; the key is still contained",
+    async (resolution) => {
+      const w = world({ alertState: { state: "resolved", resolution } });
+      const { incident } = await respondToAlert(w.job(), w.deps);
+      expect(w.iam.keys.get(w.accessKeyId)?.status).toBe("Inactive");
+      expect(w.alerts.resolved).toEqual([]);
+      expect(incident.warnings.join("\n")).toContain(`resolved the GitHub alert as ${resolution}`);
+    },
+  );
+
+  it("an alert already resolved as revoked is not resolved again", async () => {
+    const w = world({ alertState: { state: "resolved", resolution: "revoked" } });
+    const { incident } = await respondToAlert(w.job(), w.deps);
+    expect(incident.status).toBe("contained");
+    expect(w.alerts.resolved).toEqual([]);
+  });
+
   it("uses the home account's IAM directly when the key is the responder's own account's", async () => {
     const w = world({ member: false });
     const { incident } = await respondToAlert(w.job(), w.deps);
@@ -134,6 +152,15 @@ describe("respondToAlert: when it cannot or must not contain", () => {
     expect(w.iam.calls).not.toContain("UpdateAccessKey");
     expect(w.iam.calls).not.toContain("PutUserPolicy");
     expect(w.notifier.sent.map((n) => n.kind)).toEqual(["escalated"]);
+  });
+
+  it("treats protected user names case-insensitively, as IAM does (protected Admin covers admin)", async () => {
+    const w = world({ userName: "admin" });
+    w.deps.settings = settings({ managedAccountIds: [w.member], protectedUsers: ["Admin"] });
+    const { incident } = await respondToAlert(w.job(), w.deps);
+    expect(incident.status).toBe("escalated");
+    expect(w.iam.keys.get(w.accessKeyId)?.status).toBe("Active");
+    expect(w.iam.calls).not.toContain("UpdateAccessKey");
   });
 
   it("dry-run writes nothing (no IAM change, no incident, no alert resolution) and says what it would do", async () => {

@@ -22,6 +22,8 @@ export interface AwsKeyDirectoryOptions {
   /** Builds the clients for the home credentials (undefined) or a member role's. */
   clients: AwsClients;
   memberRoleName: string;
+  /** The member role's `sts:ExternalId` condition (infra/member-role.yml's ExternalId), if any. */
+  externalId?: string;
   /** Known in advance in AWS (the function's account); looked up once otherwise. */
   homeAccountId?: string;
   /** Refresh assumed credentials this long before they expire. */
@@ -82,7 +84,12 @@ export class AwsKeyDirectory implements KeyDirectory {
     const roleArn = `arn:aws:iam::${accountId}:role/${this.#options.memberRoleName}`;
     try {
       const out = await this.#options.sts.send(
-        new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: "leak-responder", DurationSeconds: 3600 }),
+        new AssumeRoleCommand({
+          RoleArn: roleArn,
+          RoleSessionName: "leak-responder",
+          DurationSeconds: 3600,
+          ...(this.#options.externalId ? { ExternalId: this.#options.externalId } : {}),
+        }),
       );
       const c = out.Credentials;
       if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {

@@ -17,17 +17,50 @@ function str(value: unknown): string | undefined {
   return typeof value === "string" ? value : undefined;
 }
 
-function location(raw: unknown): AlertLocation | undefined {
+/**
+ * The location kinds GitHub reports (`secret-scanning-location`), told apart in
+ * `first_location_detected` (which has no `type`) by the field only that kind carries.
+ */
+const TYPE_BY_FIELD: ReadonlyArray<readonly [field: string, type: string]> = [
+  ["page_url", "wiki_commit"],
+  ["commit_sha", "commit"],
+  ["issue_title_url", "issue_title"],
+  ["issue_body_url", "issue_body"],
+  ["issue_comment_url", "issue_comment"],
+  ["discussion_title_url", "discussion_title"],
+  ["discussion_body_url", "discussion_body"],
+  ["discussion_comment_url", "discussion_comment"],
+  ["pull_request_title_url", "pull_request_title"],
+  ["pull_request_body_url", "pull_request_body"],
+  ["pull_request_comment_url", "pull_request_comment"],
+  ["pull_request_review_url", "pull_request_review"],
+  ["pull_request_review_comment_url", "pull_request_review_comment"],
+];
+
+/** A page a person can open: GitHub's API URLs (api.github.com, GHES `/api/v3`) are never linked. */
+function pageUrl(value: unknown): string | undefined {
+  const url = str(value);
+  if (!url) return undefined;
+  try {
+    const { hostname, pathname } = new URL(url);
+    if (hostname.startsWith("api.") || pathname.startsWith("/api/")) return undefined;
+  } catch {
+    return undefined;
+  }
+  return url;
+}
+
+function location(raw: unknown, type?: string): AlertLocation | undefined {
   if (!raw || typeof raw !== "object") return undefined;
   const details = raw as Record<string, unknown>;
+  const inferred = type ?? TYPE_BY_FIELD.find(([field]) => field in details)?.[1] ?? "unknown";
   return {
-    type: "commit",
+    type: inferred,
     ...withoutUndefined({
       path: str(details.path),
       startLine: typeof details.start_line === "number" ? details.start_line : undefined,
       commitSha: str(details.commit_sha),
-      blobUrl: str(details.blob_url),
-      url: str(details.commit_url),
+      url: pageUrl(details.html_url) ?? pageUrl(details.page_url),
     }),
   };
 }
@@ -43,6 +76,8 @@ export class GitHubAlertSource implements AlertSource {
         { owner, repo, alert_number: ref.alertNumber },
       );
       const raw = data as Record<string, unknown>;
+      const firstLocation =
+        location(raw.first_location_detected) ?? (await this.firstListedLocation(ref, owner, repo));
       const details: AlertDetails = {
         number: Number(raw.number),
         state: String(raw.state),
@@ -58,12 +93,37 @@ export class GitHubAlertSource implements AlertSource {
           createdAt: str(raw.created_at),
           validity: str(raw.validity),
           publiclyLeaked: typeof raw.publicly_leaked === "boolean" ? raw.publicly_leaked : undefined,
-          firstLocation: location(raw.first_location_detected),
+          firstLocation,
         }),
       };
     } catch (error: unknown) {
       throw toResponderError(error, `Fetching alert ${ref.repository}#${ref.alertNumber}`);
     }
+  }
+
+  /**
+   * GHES (and older alerts) carry no `first_location_detected`: the locations API lists them, oldest
+   * first, each with its `type`.
+   */
+  private async firstListedLocation(
+    ref: AlertRef,
+    owner: string,
+    repo: string,
+  ): Promise<AlertLocation | undefined> {
+    // Where the key leaked helps the people, not the containment: a failure here never blocks it.
+    const listed = await this.clientFor(ref.installationId)
+      .request("GET /repos/{owner}/{repo}/secret-scanning/alerts/{alert_number}/locations", {
+        owner,
+        repo,
+        alert_number: ref.alertNumber,
+        per_page: 1,
+      })
+      .then(
+        ({ data }) => data as Array<{ type?: unknown; details?: unknown }>,
+        () => [],
+      );
+    const [first] = listed;
+    return first ? location(first.details, str(first.type)) : undefined;
   }
 
   async commitTime(ref: AlertRef, commitSha: string): Promise<string | undefined> {

@@ -1,7 +1,22 @@
 import { PermanentFailure, TransientFailure } from "../../domain/errors.js";
 
+/**
+ * The 4xx answers that a retry cannot change. 400 comes from the alert PATCH when the resolution asks
+ * for no change; 410 from the issue calls when the repository has issues disabled.
+ */
+const PERMANENT_REASONS: Partial<Record<number, string>> = {
+  400: "GitHub refused the request (malformed, or an alert update with no change to make)",
+  401: "GitHub rejected the responder's credentials",
+  403: "GitHub denied access (the App or token lacks the secret_scanning_alerts permission?)",
+  404: "GitHub answered Not Found (repository or alert not visible to the App or token)",
+  410: "GitHub answered Gone (issues are disabled on this repository)",
+  422: "GitHub refused the request as invalid",
+};
+
 /** GitHub's answer, in the playbook's terms: 5xx, 429 and network trouble pass; 4xx needs a person. */
 export function toResponderError(error: unknown, what: string): Error {
+  // Already classified (the client could not even be made): keep its class, add what was being done.
+  if (error instanceof PermanentFailure) return new PermanentFailure(`${what}: ${error.message}`, error.code);
   const status = typeof error === "object" && error !== null && "status" in error ? Number(error.status) : 0;
   // Only the status travels on: the raw Octokit error carries the request, headers included.
   const cause = { name: error instanceof Error ? error.name : "Unknown", status };
@@ -11,15 +26,8 @@ export function toResponderError(error: unknown, what: string): Error {
       cause,
     });
   }
-  if (status === 401 || status === 403 || status === 404 || status === 422) {
-    const reason =
-      status === 401
-        ? "GitHub rejected the responder's credentials"
-        : status === 403
-          ? "GitHub denied access (the App or token lacks the secret_scanning_alerts permission?)"
-          : status === 404
-            ? "GitHub answered Not Found (repository or alert not visible to the App or token)"
-            : "GitHub refused the request as invalid";
+  const reason = PERMANENT_REASONS[status];
+  if (reason) {
     return new PermanentFailure(`${what}: ${reason} (HTTP ${status})`, `github-${status}`, { cause });
   }
   const code = status ? `github-${status}` : "github-unreachable";

@@ -6,6 +6,7 @@
 import { maskAccessKeyId } from "../../domain/access-key.js";
 import type { Incident } from "../../domain/incident.js";
 import type { Findings } from "../../forensics/findings.js";
+import { mdText } from "../../report/markdown-text.js";
 
 export const ISSUE_LABEL = "leak-responder";
 const MAX_DIFF_CHARS = 20_000;
@@ -22,12 +23,9 @@ function fence(text: string, language = ""): string {
   return `${ticks}${language}\n${text}\n${ticks}`;
 }
 
-/** Markdown-safe inline text from CloudTrail or configuration (no links, no HTML, no mentions). */
+/** Inline text from CloudTrail, the alert or configuration: no links, HTML, mentions or refs. */
 function plain(text: string): string {
-  return text
-    .replace(/[<>[\]`|@]/g, (c) => `\\${c}`)
-    .replace(/\s+/g, " ")
-    .slice(0, 500);
+  return mdText(text.slice(0, 500));
 }
 
 export function incidentIssue(input: {
@@ -40,7 +38,7 @@ export function incidentIssue(input: {
   const key = incident.accessKeyId ? maskAccessKeyId(incident.accessKeyId) : "an AWS access key";
   const leak = incident.leakLocation;
   const where = leak?.path
-    ? `\`${plain(leak.path)}${leak.startLine ? `:${leak.startLine}` : ""}\``
+    ? `${plain(leak.path)}${leak.startLine ? ` line ${leak.startLine}` : ""}`
     : "this repository";
   const lines: string[] = [
     `GitHub secret scanning found the AWS access key ${key} in ${where}${leak?.url ? ` ([view](${leak.url}))` : ""}.`,
@@ -77,7 +75,7 @@ export function incidentIssue(input: {
       lines.push("", "| Source address | GitHub Actions | Calls | After the leak |", "|---|---|---|---|");
       for (const a of findings.addresses.slice(0, 15)) {
         lines.push(
-          `| \`${plain(a.address)}\` | ${a.githubActions === true ? "yes" : a.githubActions === false ? "no" : "unknown"} | ${a.calls} | ${a.afterLeak} |`,
+          `| ${plain(a.address)} | ${a.githubActions === true ? "yes" : a.githubActions === false ? "no" : "unknown"} | ${a.calls} | ${a.afterLeak} |`,
         );
       }
       if (findings.addresses.length > 15)
@@ -92,7 +90,7 @@ export function incidentIssue(input: {
       plain(incident.plan.summary),
     );
     if (incident.plan.roles.length > 0)
-      lines.push("", `Roles planned: ${incident.plan.roles.map((r) => `\`${r}\``).join(", ")}.`);
+      lines.push("", `Roles planned: ${incident.plan.roles.map((r) => plain(r)).join(", ")}.`);
     let budget = MAX_DIFF_CHARS;
     for (const { path, diff } of diffs) {
       if (budget <= 0) {
@@ -125,7 +123,7 @@ export function incidentIssue(input: {
     "- [ ] Prove a role on a test branch with the plan's smoke-test workflow",
     "- [ ] Switch one workflow at a time to the rewritten version",
     "- [ ] Delete the `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` repository secrets",
-    `- [ ] After a week green: deactivate the user's remaining keys${incident.location?.userName ? ` (\`${incident.location.userName}\`)` : ""}`,
+    `- [ ] After a week green: deactivate the user's remaining keys${incident.location?.userName ? ` (${plain(incident.location.userName)})` : ""}`,
     "- [ ] After another week: delete the user",
     "- [ ] Remove the key from the repository's history if it is still there, and check other secrets in the same file",
     "",

@@ -9,6 +9,7 @@ import { Octokit } from "@octokit/core";
 import { paginateRest } from "@octokit/plugin-paginate-rest";
 import { retry } from "@octokit/plugin-retry";
 import { DEFAULT_CALL_TIMEOUT_MS, type GitHubAuthConfig } from "../../config.js";
+import { PermanentFailure } from "../../domain/errors.js";
 
 const GitHub = Octokit.plugin(retry, paginateRest);
 export type GitHubClient = InstanceType<typeof GitHub>;
@@ -53,7 +54,12 @@ export function githubClients(config: GitHubAuthConfig, options: GitHubClientOpt
     let client: GitHubClient;
     if (config.auth.kind === "app") {
       if (installationId === undefined) {
-        throw new Error("GitHub App mode needs the installation id from the delivery");
+        // A retry brings no installation: an organisation or repository webhook (not the App's own)
+        // delivers to an App-configured responder. Said once, never retried.
+        throw new PermanentFailure(
+          "GitHub App credentials are configured but the delivery names no installation: subscribe the GitHub App to secret scanning alerts (not an organisation or repository webhook), or configure GITHUB_TOKEN instead of the App",
+          "github-no-installation",
+        );
       }
       client = new GitHub({
         baseUrl: config.apiUrl,

@@ -1,0 +1,70 @@
+/**
+ * What the declared templates (serverless.yml, infra/member-role.yml) promise about the responder's
+ * power and timing, read straight from the YAML (cfn-lint is not available here). CloudFormation
+ * tags (!GetAtt, !Sub) are kept as their plain values.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+
+const root = join(import.meta.dirname, "..", "..");
+
+function loadTemplate(file: string): Record<string, unknown> {
+  return parse(readFileSync(join(root, file), "utf8"), { logLevel: "silent" }) as Record<string, unknown>;
+}
+
+describe("serverless.yml", () => {
+  it("hands the respond function one alert per invocation, so one slow snapshot never delays another key's containment", () => {
+    const service = loadTemplate("serverless.yml") as {
+      functions: { respond: { events: Array<{ sqs?: { batchSize?: number } }> } };
+    };
+    const queues = service.functions.respond.events.flatMap((event) => (event.sqs ? [event.sqs] : []));
+    expect(queues).toHaveLength(1);
+    expect(queues[0]?.batchSize).toBe(1);
+  });
+});
+
+interface PolicyStatement {
+  Sid?: string;
+  Effect: "Allow" | "Deny";
+  Action: string | string[];
+  Resource: string | string[];
+}
+
+const list = (value: string | string[]): string[] => (Array.isArray(value) ? value : [value]);
+
+/** The roles an organisation's platform owns: writing a policy on one could break account access or landing-zone automation. */
+const PLATFORM_ROLE_PATTERNS = [
+  "role/OrganizationAccountAccessRole",
+  "role/AWSControlTower*",
+  "role/stacksets-exec-*",
+  "role/AWSCloudFormationStackSetExecutionRole",
+  "role/aws-reserved/*",
+  `role/\${RoleName}`,
+];
+
+describe("infra/member-role.yml", () => {
+  const template = loadTemplate("infra/member-role.yml") as {
+    Resources: {
+      MemberRole: { Properties: { Policies: Array<{ PolicyDocument: { Statement: PolicyStatement[] } }> } };
+    };
+  };
+  const statements = template.Resources.MemberRole.Properties.Policies.flatMap(
+    (p) => p.PolicyDocument.Statement,
+  );
+
+  it("explicitly denies writing role policies on its own role and on every platform-owned role", () => {
+    const deniedRoles = statements
+      .filter((s) => s.Effect === "Deny" && list(s.Action).includes("iam:PutRolePolicy"))
+      .flatMap((s) => list(s.Resource))
+      .map((arn) => arn.replace(`arn:\${AWS::Partition}:iam::\${AWS::AccountId}:`, ""));
+    expect(deniedRoles.sort()).toEqual([...PLATFORM_ROLE_PATTERNS].sort());
+  });
+
+  it("grants no wildcard action and no Delete action", () => {
+    const actions = statements.filter((s) => s.Effect === "Allow").flatMap((s) => list(s.Action));
+    expect(actions.filter((a) => a.includes("*"))).toEqual([]);
+    expect(actions.filter((a) => /:Delete/.test(a))).toEqual([]);
+  });
+});
