@@ -11,6 +11,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
 import shared from "../esbuild.config.cjs";
+import { fakeAccessKeyId } from "../sandbox/fake-ids.js";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 
@@ -37,7 +38,7 @@ function childEnv(sourceMaps: boolean): NodeJS.ProcessEnv {
     PATH: process.env.PATH,
     ...(sourceMaps ? { NODE_OPTIONS: "--enable-source-maps" } : {}),
     AWS_REGION: "us-east-1",
-    AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE",
+    AWS_ACCESS_KEY_ID: fakeAccessKeyId(),
     AWS_SECRET_ACCESS_KEY: "bench-not-a-secret",
     AWS_EC2_METADATA_DISABLED: "true",
     AWS_ENDPOINT_URL: dead,

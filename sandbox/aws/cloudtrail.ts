@@ -13,6 +13,7 @@ import type { FaultKind } from "../faults.js";
 import { SandboxError, type SandboxRequest, type SandboxResponse, type SandboxService } from "../service.js";
 import { type SandboxState, type TrailRecord, trailKey } from "../state.js";
 import { accessDenied, authorize } from "./authorize.js";
+import { targetOperation } from "./json-protocol.js";
 
 type Json = Record<string, unknown>;
 
@@ -67,10 +68,7 @@ export const cloudtrailService: SandboxService = {
   name: "cloudtrail",
 
   operation(request: SandboxRequest): string {
-    const target = request.headers["x-amz-target"];
-    return typeof target === "string" && target.startsWith(TARGET_PREFIX)
-      ? target.slice(TARGET_PREFIX.length)
-      : "unknown";
+    return targetOperation(request, TARGET_PREFIX);
   },
 
   handle(request: SandboxRequest, operation: string, state: SandboxState): SandboxResponse {

@@ -9,6 +9,7 @@ import type { FaultKind } from "../faults.js";
 import { SandboxError, type SandboxRequest, type SandboxResponse, type SandboxService } from "../service.js";
 import type { OrganizationAccountState, SandboxState } from "../state.js";
 import { accessDenied, authorize } from "./authorize.js";
+import { targetOperation } from "./json-protocol.js";
 
 type Json = Record<string, unknown>;
 
@@ -32,10 +33,7 @@ export const organizationsService: SandboxService = {
   name: "organizations",
 
   operation(request: SandboxRequest): string {
-    const target = request.headers["x-amz-target"];
-    return typeof target === "string" && target.startsWith(TARGET_PREFIX)
-      ? target.slice(TARGET_PREFIX.length)
-      : "unknown";
+    return targetOperation(request, TARGET_PREFIX);
   },
 
   handle(request: SandboxRequest, operation: string, state: SandboxState): SandboxResponse {

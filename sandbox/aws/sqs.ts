@@ -14,6 +14,7 @@ import type { FaultKind } from "../faults.js";
 import { SandboxError, type SandboxRequest, type SandboxResponse, type SandboxService } from "../service.js";
 import type { Caller, QueueMessage, QueueMessageAttribute, QueueRecord, SandboxState } from "../state.js";
 import { accessDenied, authorize } from "./authorize.js";
+import { targetOperation } from "./json-protocol.js";
 
 type Json = Record<string, unknown>;
 
@@ -195,10 +196,7 @@ export const sqsService: SandboxService = {
   name: "sqs",
 
   operation(request: SandboxRequest): string {
-    const target = request.headers["x-amz-target"];
-    return typeof target === "string" && target.startsWith("AmazonSQS.")
-      ? target.slice("AmazonSQS.".length)
-      : "unknown";
+    return targetOperation(request, "AmazonSQS.");
   },
 
   async handle(request: SandboxRequest, operation: string, state: SandboxState): Promise<SandboxResponse> {

@@ -11,6 +11,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import shared from "../../esbuild.config.cjs";
+import { fakeAccessKeyId } from "../../sandbox/fake-ids.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const run = promisify(execFile);
@@ -39,7 +40,7 @@ describe("npm run build", () => {
           env: {
             PATH: process.env.PATH,
             AWS_REGION: "eu-west-1",
-            AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE",
+            AWS_ACCESS_KEY_ID: fakeAccessKeyId(),
             AWS_SECRET_ACCESS_KEY: "build-test-not-a-secret",
             AWS_EC2_METADATA_DISABLED: "true",
             AWS_ENDPOINT_URL: "http://127.0.0.1:9",

@@ -15,6 +15,7 @@ import { inflateRawSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseDocument, type Tags } from "yaml";
 import shared from "../../esbuild.config.cjs";
+import { fakeAccessKeyId } from "../../sandbox/fake-ids.js";
 import { AWS_ACTIONS, actionsGrantedTo, NEVER_GRANTED } from "../../src/permissions.js";
 import { type PackagedService, packageService } from "../support/osls-package.js";
 
@@ -391,7 +392,7 @@ describe("osls package (offline)", () => {
           env: {
             PATH: process.env.PATH,
             AWS_REGION: "eu-west-1",
-            AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE",
+            AWS_ACCESS_KEY_ID: fakeAccessKeyId(),
             AWS_SECRET_ACCESS_KEY: "package-test-not-a-secret",
             AWS_EC2_METADATA_DISABLED: "true",
             AWS_ENDPOINT_URL: "http://127.0.0.1:9",
