@@ -5,8 +5,11 @@
  * every client in this process at it, so nothing reaches real AWS, GitHub or Slack.
  */
 
+import { mkdtemp, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULT_INCIDENT_DIR } from "../adapters/incident-stores.js";
 import { type JobHandler, MemoryJobQueue } from "../adapters/local/memory-queue.js";
@@ -17,6 +20,7 @@ import { createLogger, type Log } from "../logger.js";
 import { respondToAlert } from "../playbook/respond.js";
 import { type Clock, systemClock } from "../ports.js";
 import { createPlaybookDeps } from "../responder.js";
+import type { LocalStack } from "./local-stack.js";
 
 export const WEBHOOK_PATH = "/webhooks/github";
 export const HEALTH_PATH = "/healthz";
@@ -365,6 +369,7 @@ export const serveCommand = {
         console.log("leak-responder serve: GITHUB_WEBHOOK_SECRET not set: a generated one is in use");
       console.log(`leak-responder serve: listening on ${stack.server.url}`);
       console.log(`leak-responder serve: POST ${stack.server.webhookUrl}  (Ctrl-C to stop)`);
+      for (const line of await sendSeededAlertLines(stack, secret)) console.log(line);
       const signal = await waitForSignal();
       await stack.close();
       console.log(`leak-responder serve: stopped (${signal})`);
@@ -399,3 +404,26 @@ export const serveCommand = {
     return 0;
   },
 };
+
+/**
+ * Ready-to-paste shell lines that sign and send the seeded alert to the sandboxed server. A generated
+ * secret is a throwaway of this sandbox run and is printed; a secret from the environment never is
+ * (the line reads it from $GITHUB_WEBHOOK_SECRET).
+ */
+async function sendSeededAlertLines(stack: LocalStack, secretFromEnv: string | undefined): Promise<string[]> {
+  const { alertPayload } = await import("../../sandbox/github-webhook.js");
+  const repo = stack.sandbox.state.repo(stack.world.repository);
+  if (!repo) return [];
+  const dir = await mkdtemp(join(tmpdir(), "leak-responder-serve-"));
+  const file = join(dir, "alert.json");
+  await writeFile(file, JSON.stringify(alertPayload(repo, stack.world.leaked.alert.number, "created")));
+  return [
+    "leak-responder serve: to send the seeded alert, signed, run in another terminal:",
+    ...(secretFromEnv
+      ? []
+      : [
+          `  export GITHUB_WEBHOOK_SECRET='${stack.world.webhookSecret}'   # generated for this sandbox run only`,
+        ]),
+    `  curl -sS -o /dev/null -w '%{http_code}\\n' -X POST '${stack.server.webhookUrl}' -H 'Content-Type: application/json' -H 'X-GitHub-Event: secret_scanning_alert' -H "X-GitHub-Delivery: manual-$(date +%s%N)" -H "X-Hub-Signature-256: sha256=$(openssl dgst -sha256 -hmac "$GITHUB_WEBHOOK_SECRET" < '${file}' | sed 's/^.* //')" --data-binary @'${file}'`,
+  ];
+}

@@ -2,7 +2,7 @@
  * The local server over real HTTP: `startLocalServer` in-process, and `leak-responder serve --sandbox`
  * as a person runs it (a child process, its URL read from stdout, stopped with SIGTERM).
  */
-import { type ChildProcessByStdio, spawn } from "node:child_process";
+import { type ChildProcessByStdio, spawn, spawnSync } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { dirname, resolve } from "node:path";
 import type { Readable } from "node:stream";
@@ -432,5 +432,31 @@ describe("leak-responder serve (the command)", () => {
     expect(stdout.lines.join("\n")).toContain("stopped (SIGTERM)");
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
     await expect(fetch(`${sandboxUrl}/github/repos/${repository}`)).rejects.toThrow();
+  }, 90_000);
+
+  it("serve --sandbox: the printed lines (generated secret, signed curl) send the seeded alert and it is contained", async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.AWS_PROFILE;
+    delete env.GITHUB_WEBHOOK_SECRET;
+    const spawned = spawn(process.execPath, ["bin/leak-responder.mjs", "serve", "--port", "0", "--sandbox"], {
+      cwd: root,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child = spawned;
+    const stdout = watch(spawned.stdout);
+    await stdout.next((line) => line.startsWith("  curl "), 60_000, "the curl line");
+    const exportLine = stdout.lines.find((line) => line.startsWith("  export GITHUB_WEBHOOK_SECRET="));
+    expect(exportLine).toBeDefined();
+    const script = stdout.lines
+      .filter((line) => line.startsWith("  export ") || line.startsWith("  curl "))
+      .map((line) => line.trim())
+      .join("\n");
+    const sent = spawnSync("bash", ["-c", script], { encoding: "utf8", timeout: 20_000 });
+    expect(sent.stderr).toBe("");
+    expect(sent.stdout.trim()).toBe("202");
+    const outcome = await stdout.next((line) => /: gh__\S+: /.test(line), 20_000, "the incident line");
+    expect(outcome).toMatch(/: contained: .* is deactivated and its sessions are revoked/);
+    spawned.kill("SIGTERM");
   }, 90_000);
 });
