@@ -121,15 +121,40 @@ export async function investigate(
   // Step 5: the snapshot (continued from a checkpoint when an earlier invocation ran out of time).
   // A run that died after recording it must not take it again: a second part would hold the same
   // events twice, and the manifest and the findings would count them twice.
-  const forensics: ForensicsSummary =
-    previous && stepDone(incident, "snapshot-taken")
-      ? previous
-      : await snapshotOnce({ incident, accountId, window, previous }, deps, save, options);
-
-  // Revocation beyond the user: every role the key (or its minted keys) assumed, where we manage it.
+  // Revocation beyond the user: every role the key (or its minted keys) assumed, where we manage it,
+  // started the moment the snapshot reads the AssumeRole (design.md: revocation waits for nothing).
   // Each step below is skipped when an earlier run recorded it done (a run can die between any two).
-  if (forensics.rolesAssumed.length > 0 && !stepDone(incident, "roles-revoked")) {
-    await revokeRoles(forensics, containedAt, deps, save);
+  const revokeRoles = !stepDone(incident, "roles-revoked");
+  const revocations = new Map<string, Promise<RoleRevocation>>(
+    (previous?.rolesRevoked ?? []).map((arn) => [arn, Promise.resolve({ arn, revoked: true as const })]),
+  );
+  const revokeOnce = (arn: string) => {
+    let revocation = revocations.get(arn);
+    if (!revocation) {
+      revocation = revokeRole(arn, containedAt, deps);
+      revocations.set(arn, revocation);
+    }
+    return revocation;
+  };
+  let forensics: ForensicsSummary;
+  try {
+    forensics =
+      previous && stepDone(incident, "snapshot-taken")
+        ? previous
+        : await snapshotOnce({ incident, accountId, window, previous }, deps, save, {
+            ...options,
+            ...(revokeRoles ? { onRoleAssumed: (arn: string) => void revokeOnce(arn) } : {}),
+          });
+  } finally {
+    // A snapshot that continues in the next invocation still finishes the revocations it started.
+    await Promise.all(revocations.values());
+  }
+  if (forensics.rolesAssumed.length > 0 && revokeRoles) {
+    const already = new Set(forensics.rolesRevoked);
+    const results = await Promise.all(
+      forensics.rolesAssumed.filter((arn) => !already.has(arn)).map(revokeOnce),
+    );
+    await recordRoleRevocations(forensics, results, save);
   }
 
   // The evidence: all parts read back (they are what the manifest vouches for), then the manifest.
@@ -210,7 +235,7 @@ async function snapshotOnce(
   },
   deps: PlaybookDeps & InvestigationDeps,
   save: SaveIncident,
-  options: { deadline?: number },
+  options: { deadline?: number; onRoleAssumed?: (roleArn: string) => void },
 ): Promise<ForensicsSummary> {
   const { incident, accountId, window, previous } = target;
   if (!incident.accessKeyId) throw new Error("snapshot without an access key id");
@@ -227,6 +252,7 @@ async function snapshotOnce(
         ? { regions: deps.forensics.regions }
         : {}),
     ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
+    ...(options.onRoleAssumed ? { onRoleAssumed: options.onRoleAssumed } : {}),
   };
   const snapshot: Snapshot = previous?.checkpoint
     ? await continueSnapshot(input, previous.checkpoint)
@@ -287,33 +313,38 @@ async function snapshotOnce(
   return forensics;
 }
 
-/** Denies sessions issued before containment on every role the key assumed (where managed). */
-async function revokeRoles(
-  forensics: ForensicsSummary,
+type RoleRevocation = { arn: string; revoked: true } | { arn: string; revoked: false; problem: string };
+
+/** Denies sessions issued before containment on one role the key assumed, where it is managed. */
+async function revokeRole(
+  arn: string,
   containedAt: string,
   deps: PlaybookDeps & InvestigationDeps,
-  save: SaveIncident,
-): Promise<void> {
-  const home = await deps.directory.homeAccountId();
-  const revoked: string[] = [];
-  const notRevoked: string[] = [];
-  for (const arn of forensics.rolesAssumed) {
-    const role = roleName(arn);
-    if (!role || forensics.rolesRevoked.includes(arn)) continue;
+): Promise<RoleRevocation> {
+  const role = roleName(arn);
+  if (!role) return { arn, revoked: false, problem: "not a role ARN" };
+  try {
+    const home = await deps.directory.homeAccountId();
     if (
       !(await isManagedAccount(role.accountId, home, deps.settings.managedAccountIds, deps.memberAccounts))
     ) {
-      notRevoked.push(`${arn} (account not managed)`);
-      continue;
+      return { arn, revoked: false, problem: "account not managed" };
     }
-    try {
-      const iam = await deps.directory.iamIn(role.accountId);
-      await iam.denyOlderRoleSessions(role.name, new Date(containedAt));
-      revoked.push(arn);
-    } catch (error: unknown) {
-      notRevoked.push(`${arn} (${errorMessage(error)})`);
-    }
+    const iam = await deps.directory.iamIn(role.accountId);
+    await iam.denyOlderRoleSessions(role.name, new Date(containedAt));
+    return { arn, revoked: true };
+  } catch (error: unknown) {
+    return { arn, revoked: false, problem: errorMessage(error) };
   }
+}
+
+async function recordRoleRevocations(
+  forensics: ForensicsSummary,
+  results: RoleRevocation[],
+  save: SaveIncident,
+): Promise<void> {
+  const revoked = results.filter((r) => r.revoked).map((r) => r.arn);
+  const notRevoked = results.flatMap((r) => (r.revoked ? [] : [`${r.arn} (${r.problem})`]));
   await save((t, draft) => {
     const summary = draft.forensics ?? forensics;
     draft.forensics = { ...summary, rolesRevoked: [...summary.rolesRevoked, ...revoked] };

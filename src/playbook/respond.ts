@@ -132,25 +132,27 @@ async function respondOnce(
     new Date(job.receivedAt),
   );
 
-  // The incident read is not on containment's path: it runs beside the alert fetch, and when it
-  // fails the key is contained all the same (containment is idempotent; the record is written with
-  // If-None-Match, so an incident that exists after all is found then).
-  const fetchStarted = deps.clock.now();
-  const [stored, fetched] = await Promise.all([
-    dryRun ? Promise.resolve(undefined) : readIncident(id, deps),
-    deps.alerts.getAlert(ref).then(
-      (alert) => ({ ok: true as const, alert }),
-      (error: unknown) => ({ ok: false as const, error }),
-    ),
-  ]);
+  // The incident is read before GitHub is asked anything: a replayed or redelivered delivery of a
+  // handled alert (facts.md: GitHub redelivers; a captured signed body can be replayed) costs one
+  // read and no GitHub call. A read that fails does not hold containment back: containment is
+  // idempotent and the record is written with If-None-Match, so an incident that exists after all
+  // is found then.
+  const stored = dryRun ? undefined : await readIncident(id, deps);
   if (stored && stored.incident.status !== "failed") {
-    // The alert as GitHub shows it now tells whether a dead run's resolution went through.
-    const alert = fetched.ok ? fetched.alert : undefined;
+    // The alert as GitHub shows it now tells whether a dead run's resolution went through: asked
+    // only while the resolution is still to be done.
+    const unresolved = isContained(stored.incident.status) && !stepDone(stored.incident, "alert-resolved");
+    const alert = unresolved ? await deps.alerts.getAlert(ref).catch(() => undefined) : undefined;
     return {
       incident: await resume(stored, deps, job.deliveryId, ref, options, alert),
       duplicate: true,
     };
   }
+  const fetchStarted = deps.clock.now();
+  const fetched = await deps.alerts.getAlert(ref).then(
+    (alert) => ({ ok: true as const, alert }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
 
   const base = newIncident(id, "github-alert", deps, timeline, job.deliveryId);
   base.repository = job.repository;
@@ -182,7 +184,7 @@ async function respondOnce(
     const key = identifyKey(alert);
     base.accessKeyId = key.accessKeyId;
     if (key.secretFingerprint) base.secretFingerprint = key.secretFingerprint;
-    outcome = await contain(key.accessKeyId, deps, timeline);
+    outcome = await contain(key.accessKeyId, deps, timeline, alert.validity);
   } catch (error: unknown) {
     if (!alert) timeline.record("alert-fetched", "failed", errorMessage(error), fetchStarted);
     outcome = failedOutcome(error, alert ? "key-located" : "alert-fetched", options);
@@ -248,16 +250,34 @@ export async function respondToKey(
   return persistAndFinish(incident, stored, deps, undefined, { ...options, finalAttempt: true });
 }
 
-/** Steps 2-3: locate, then contain (or escalate, or say it is not ours). Transient errors propagate. */
-async function contain(accessKeyId: string, deps: PlaybookDeps, timeline: Timeline): Promise<Outcome> {
+/**
+ * Steps 2-3: locate, then contain (or escalate, or say it is not ours). Transient errors propagate.
+ * `gitHubValidity` is GitHub's own check of the key (facts.md: `validity`); "inactive" is verified
+ * against IAM rather than trusted either way, since the check can be stale.
+ */
+async function contain(
+  accessKeyId: string,
+  deps: PlaybookDeps,
+  timeline: Timeline,
+  gitHubValidity?: string,
+): Promise<Outcome> {
   const { settings, clock } = deps;
   const masked = maskAccessKeyId(accessKeyId);
   const started = clock.now();
+  const saidInactive = gitHubValidity === "inactive";
   let located: Awaited<ReturnType<typeof locateKey>>;
   try {
     located = await locateKey(accessKeyId, deps.directory, settings.managedAccountIds, deps.memberAccounts);
   } catch (error: unknown) {
     timeline.record("key-located", "failed", errorMessage(error), started);
+    if (saidInactive && error instanceof PermanentFailure && error.code === "KeyNotFound") {
+      return {
+        accessKeyId,
+        status: "escalated",
+        summary: `${masked}: GitHub reports the key inactive and IAM has no such key any more: it was deleted before the responder ran, so there is nothing to deactivate. Sessions it minted before deletion can live up to 36 h: a person must find its user in CloudTrail and revoke that user's sessions.`,
+        warnings: [],
+      };
+    }
     throw error;
   }
   if (located.kind === "not-ours") {
@@ -322,7 +342,20 @@ async function contain(accessKeyId: string, deps: PlaybookDeps, timeline: Timeli
     };
   }
 
+  // Read before deactivating, only when GitHub says inactive: who deactivated it first matters.
+  const statusBefore = saidInactive
+    ? await iam.keyStatus(location.userName, accessKeyId).catch(() => undefined)
+    : undefined;
   const result = await containKey({ iam, userName: location.userName, accessKeyId, clock, timeline });
+  if (saidInactive && statusBefore === "Inactive") {
+    result.warnings.push(
+      `GitHub reports the key inactive and IAM agrees: it was deactivated before the responder ran, by someone else. Its sessions were revoked now all the same (they outlive deactivation by up to 36 h). Find who deactivated it (CloudTrail UpdateAccessKey) and whether it was used in between.`,
+    );
+  } else if (saidInactive && statusBefore === "Active") {
+    result.warnings.push(
+      `GitHub reported the key inactive, but IAM had it Active: GitHub's validity check was stale or wrong. The key is deactivated now.`,
+    );
+  }
   const containment: NonNullable<Incident["containment"]> = {
     containedAt: result.containedAt,
     keyStatusAfter: result.keyStatusAfter,
@@ -468,7 +501,7 @@ async function persistAndFinish(
 async function tellUnrecorded(incident: Incident, error: unknown, deps: PlaybookDeps): Promise<Incident> {
   const message = errorMessage(error);
   deps.log.error("incident could not be recorded", { error: message, status: incident.status });
-  const contained = incident.status === "contained" || incident.status === "contained-with-warnings";
+  const contained = isContained(incident.status);
   const timeline = new Timeline(deps.clock, incident.timeline);
   timeline.record("incident-recorded", "failed", message);
   const manual = incident.source === "manual";
@@ -620,7 +653,7 @@ async function finish(
     },
   );
 
-  const contained = incident.status === "contained" || incident.status === "contained-with-warnings";
+  const contained = isContained(incident.status);
   // Step 4: resolve the alert and tell the owners, side by side: the first message waits for nothing
   // (design.md: post it at once), not even GitHub's retries.
   const settle = <T>(work: () => Promise<T>) =>
@@ -741,4 +774,8 @@ async function finish(
 function isProtectedUser(protectedUsers: readonly string[], userName: string): boolean {
   const wanted = userName.toLowerCase();
   return protectedUsers.some((name) => name.toLowerCase() === wanted);
+}
+
+function isContained(status: IncidentStatus): boolean {
+  return status === "contained" || status === "contained-with-warnings";
 }

@@ -68,6 +68,12 @@ export interface SnapshotInput {
   /** Stop starting new pages after this time (ms since epoch) and return a checkpoint. */
   deadline?: number;
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Told of each role the key (or a key it minted) assumed, as soon as the page naming it is read:
+   * its sessions are revoked then, not after the slowest region (design.md: revoke sessions on
+   * those roles). Told once per role.
+   */
+  onRoleAssumed?: (roleArn: string) => void;
 }
 
 /** The window: look-back before the leak (default 7 days, at most 90) to containment plus a grace. */
@@ -124,12 +130,24 @@ export async function continueSnapshot(
   const results: RegionResult[] = [...(previous?.results.filter((r) => r.nextToken === undefined) ?? [])];
   const rolesAssumed = new Set<string>(previous?.rolesAssumed ?? []);
   const pending: SnapshotCheckpoint["pending"] = [];
+  const toldRoles = new Set<string>(rolesAssumed);
+  const onPage = (events: TrailEvent[]) => {
+    for (const event of events) {
+      const { roleArn } = mintedKeys(event);
+      if (roleArn && !toldRoles.has(roleArn)) {
+        toldRoles.add(roleArn);
+        input.onRoleAssumed?.(roleArn);
+      }
+    }
+  };
 
   let wave: Array<{ accessKeyId: string; region: string; nextToken?: string }> =
     checkpoint?.pending ?? regions.map((region) => ({ accessKeyId: input.accessKeyId, region }));
   for (let depth = 0; wave.length > 0 && depth <= MAX_PIVOT_DEPTH; depth++) {
     const found = await Promise.all(
-      wave.map((task) => lookupRegion({ ...task, activity, pacer, window, sleep, deadline: input.deadline })),
+      wave.map((task) =>
+        lookupRegion({ ...task, activity, pacer, window, sleep, deadline: input.deadline, onPage }),
+      ),
     );
     const minted: string[] = [];
     for (const outcome of found) {
@@ -189,6 +207,7 @@ async function lookupRegion(task: {
   window: SnapshotWindow;
   sleep: (ms: number) => Promise<void>;
   deadline: number | undefined;
+  onPage: (events: TrailEvent[]) => void;
 }): Promise<{ result: RegionResult; items: Array<{ event: TrailEvent; raw: string }> }> {
   const key = `${task.activity.accountId}:${task.region}`;
   const items: Array<{ event: TrailEvent; raw: string }> = [];
@@ -221,6 +240,7 @@ async function lookupRegion(task: {
         page.events.forEach((event, index) => {
           items.push({ event, raw: page.raw[index] ?? "" });
         });
+        task.onPage(page.events);
         nextToken = page.nextToken;
         break;
       } catch (error: unknown) {

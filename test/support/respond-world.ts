@@ -22,6 +22,8 @@ export function world(
     secret?: (id: string, s: string) => string;
     /** The alert's state as GitHub shows it on the first fetch (a person may have resolved it already). */
     alertState?: { state: string; resolution: string | null };
+    /** GitHub's validity check of the key (facts.md: `validity`). */
+    validity?: string;
   } = {},
 ) {
   const home = fakeAccountId();
@@ -41,6 +43,7 @@ export function world(
     secret: options.secret ? options.secret(accessKeyId, secret) : `${accessKeyId}:${secret}`,
     htmlUrl: "https://github.com/acme/api/security/secret-scanning/7",
     ...options.alertState,
+    ...(options.validity ? { validity: options.validity } : {}),
   });
   const incidents = new MemoryIncidentStore();
   const notifier = new RecordingNotifier();

@@ -41,8 +41,14 @@ const PLATFORM_ROLE_PATTERNS = [
   "role/stacksets-exec-*",
   "role/AWSCloudFormationStackSetExecutionRole",
   "role/aws-reserved/*",
-  `role/\${RoleName}`,
 ];
+
+/**
+ * The responder's own roles (respond, intake, deploy: all named leak-responder-*). When the StackSet
+ * also deploys the member role in the home account, a policy written on one of these would hand the
+ * member role's holder the responder's own power, or the deploy role's.
+ */
+const RESPONDER_ROLE_PATTERN = "role/leak-responder-*";
 
 describe("infra/member-role.yml", () => {
   const template = loadTemplate("infra/member-role.yml") as {
@@ -54,17 +60,49 @@ describe("infra/member-role.yml", () => {
     (p) => p.PolicyDocument.Statement,
   );
 
-  it("explicitly denies writing role policies on its own role and on every platform-owned role", () => {
+  it("explicitly denies writing role policies on its own role, the responder's roles and every platform-owned role", () => {
     const deniedRoles = statements
       .filter((s) => s.Effect === "Deny" && list(s.Action).includes("iam:PutRolePolicy"))
       .flatMap((s) => list(s.Resource))
       .map((arn) => arn.replace(`arn:\${AWS::Partition}:iam::\${AWS::AccountId}:`, ""));
-    expect(deniedRoles.sort()).toEqual([...PLATFORM_ROLE_PATTERNS].sort());
+    expect(deniedRoles.sort()).toEqual(
+      [...PLATFORM_ROLE_PATTERNS, `role/\${RoleName}`, RESPONDER_ROLE_PATTERN].sort(),
+    );
   });
 
   it("grants no wildcard action and no Delete action", () => {
     const actions = statements.filter((s) => s.Effect === "Allow").flatMap((s) => list(s.Action));
     expect(actions.filter((a) => a.includes("*"))).toEqual([]);
     expect(actions.filter((a) => /:Delete/.test(a))).toEqual([]);
+  });
+});
+
+describe("serverless.yml: the respond function's own role (home account)", () => {
+  const service = loadTemplate("serverless.yml") as {
+    resources: {
+      Resources: {
+        RespondRole: {
+          Properties: { Policies: Array<{ PolicyDocument: { Statement: PolicyStatement[] } }> };
+        };
+      };
+    };
+  };
+  const statements = service.resources.Resources.RespondRole.Properties.Policies.flatMap(
+    (p) => p.PolicyDocument.Statement,
+  );
+  const denied = (action: string) =>
+    statements
+      .filter((s) => s.Effect === "Deny" && list(s.Action).includes(action))
+      .flatMap((s) => list(s.Resource))
+      .map((arn) => arn.replace(`arn:\${AWS::Partition}:iam::\${AWS::AccountId}:`, ""));
+
+  it("can write a deny on no responder role (deploy, intake, itself), no member role and no platform role", () => {
+    expect(denied("iam:PutRolePolicy").sort()).toEqual(
+      [...PLATFORM_ROLE_PATTERNS, RESPONDER_ROLE_PATTERN, "role/${param:memberRoleName}"].sort(),
+    );
+  });
+
+  it("never assumes the member role of its own account, whose role/* power would reach the responder's roles", () => {
+    expect(denied("sts:AssumeRole")).toEqual(["role/${param:memberRoleName}"]);
   });
 });

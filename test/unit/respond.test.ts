@@ -61,6 +61,33 @@ describe("respondToAlert: containment", () => {
     expect(w.alerts.resolved).toEqual([]);
   });
 
+  it("GitHub says inactive but IAM has the key Active: the key is contained and the stale check said", async () => {
+    const w = world({ validity: "inactive" });
+    const { incident } = await respondToAlert(w.job(), w.deps);
+    expect(w.iam.keys.get(w.accessKeyId)?.status).toBe("Inactive");
+    expect(incident.status).toBe("contained-with-warnings");
+    expect(incident.warnings.join("\n")).toMatch(/GitHub.*inactive.*IAM.*Active/);
+  });
+
+  it("GitHub says inactive and IAM agrees: sessions are revoked all the same and a person is asked who deactivated it", async () => {
+    const w = world({ validity: "inactive" });
+    w.iam.keys.set(w.accessKeyId, { userName: "ci-deploy", status: "Inactive" });
+    const { incident } = await respondToAlert(w.job(), w.deps);
+    expect(w.iam.userPolicies.get("ci-deploy")).toHaveLength(1);
+    expect(incident.status).toBe("contained-with-warnings");
+    expect(incident.warnings.join("\n")).toMatch(/deactivated before the responder ran.*UpdateAccessKey/);
+  });
+
+  it("GitHub says inactive and the key no longer exists: escalated as deleted, not reported as a failed containment", async () => {
+    const w = world({ validity: "inactive" });
+    w.iam.keys.delete(w.accessKeyId);
+    const { incident } = await respondToAlert(w.job(), w.deps);
+    expect(incident.status).toBe("escalated");
+    expect(incident.summary).toMatch(/deleted/);
+    expect(incident.summary).not.toMatch(/NOT contained/);
+    expect(w.notifier.sent.map((n) => n.kind)).toEqual(["escalated"]);
+  });
+
   it("uses the home account's IAM directly when the key is the responder's own account's", async () => {
     const w = world({ member: false });
     const { incident } = await respondToAlert(w.job(), w.deps);
@@ -116,6 +143,30 @@ describe("respondToAlert: idempotency", () => {
     const incident = w.incidents.only();
     expect(incident.timeline.filter((e) => e.step === "key-deactivated")).toHaveLength(1);
     expect(incident.deliveryIds).toEqual(["d-1", "d-2", "d-3"]);
+  });
+
+  it("a replayed delivery of a handled alert reads the incident and asks GitHub nothing (facts.md: dedupe on X-GitHub-Delivery)", async () => {
+    const w = world();
+    await respondToAlert(w.job("d-1"), w.deps);
+    expect(w.alerts.fetches).toBe(1);
+    const replay = await respondToAlert(w.job("d-1"), w.deps);
+    const redelivery = await respondToAlert(w.job("d-2"), w.deps);
+    expect(replay.duplicate).toBe(true);
+    expect(redelivery.duplicate).toBe(true);
+    // GitHub's rate limit is not spent on replays: the incident says all is done.
+    expect(w.alerts.fetches).toBe(1);
+    expect(w.alerts.resolved).toHaveLength(1);
+    expect(w.incidents.only().deliveryIds).toEqual(["d-1", "d-2"]);
+  });
+
+  it("a delivery that finds the alert not yet resolved by an earlier run asks GitHub its state before resolving", async () => {
+    const w = world();
+    w.alerts.failResolve.push(new PermanentFailure("GitHub refused", "Forbidden"));
+    await respondToAlert(w.job("d-1"), w.deps, { finalAttempt: true });
+    expect(w.alerts.resolved).toHaveLength(0);
+    await respondToAlert(w.job("d-2"), w.deps);
+    expect(w.alerts.fetches).toBe(2);
+    expect(w.alerts.resolved).toHaveLength(1);
   });
 
   it("two concurrent deliveries race: one incident, one resolution, one notification", async () => {

@@ -3,7 +3,12 @@ import { fakeAccessKeyId } from "../../sandbox/fake-ids.js";
 import { PermanentFailure, TransientFailure } from "../../src/domain/errors.js";
 import { RegionPacer } from "../../src/forensics/region-pacer.js";
 import type { TrailEvent } from "../../src/forensics/trail-event.js";
-import { continueSnapshot, snapshotWindow, takeSnapshot } from "../../src/playbook/snapshot.js";
+import {
+  continueSnapshot,
+  type SnapshotInput,
+  snapshotWindow,
+  takeSnapshot,
+} from "../../src/playbook/snapshot.js";
 import type { ActivityLog, TrailPage } from "../../src/ports.js";
 
 /**
@@ -78,6 +83,23 @@ class FakeActivity implements ActivityLog {
   }
 }
 
+/** A snapshot of `key` paced at CloudTrail's 2 requests/second per region, on virtual time. */
+function pacedSnapshot(
+  activity: ActivityLog,
+  key: string,
+  time: ReturnType<typeof virtualTime>,
+  extra: Partial<SnapshotInput> = {},
+) {
+  return takeSnapshot({
+    activity,
+    accessKeyId: key,
+    window,
+    pacer: new RegionPacer(2, time.now, time.sleep),
+    sleep: time.sleep,
+    ...extra,
+  });
+}
+
 const window = { startTime: new Date("2026-11-01T00:00:00Z"), endTime: new Date("2026-11-26T00:00:00Z") };
 
 describe("takeSnapshot", () => {
@@ -89,13 +111,7 @@ describe("takeSnapshot", () => {
       Array.from({ length: 120 + r * 60 }, (_, i) => event(key, region, i)),
     );
     const activity = new FakeActivity(new Map([[key, events]]), time.now);
-    const snapshot = await takeSnapshot({
-      activity,
-      accessKeyId: key,
-      window,
-      pacer: new RegionPacer(2, time.now, time.sleep),
-      sleep: time.sleep,
-    });
+    const snapshot = await pacedSnapshot(activity, key, time);
 
     expect(snapshot.complete).toBe(true);
     expect(snapshot.events.map((e) => e.eventId).sort()).toEqual(events.map((e) => e.eventId).sort());
@@ -144,13 +160,7 @@ describe("takeSnapshot", () => {
       ],
     ]);
     const activity = new FakeActivity(events, time.now, ["us-east-1", "eu-west-1"]);
-    const snapshot = await takeSnapshot({
-      activity,
-      accessKeyId: key,
-      window,
-      pacer: new RegionPacer(2, time.now, time.sleep),
-      sleep: time.sleep,
-    });
+    const snapshot = await pacedSnapshot(activity, key, time);
     expect(snapshot.accessKeyIds).toEqual([key, minted, second]);
     expect(snapshot.rolesAssumed).toEqual([roleArn]);
     expect(snapshot.events.map((e) => e.eventName)).toEqual([
@@ -158,6 +168,30 @@ describe("takeSnapshot", () => {
       "AssumeRole",
       "RunInstances",
     ]);
+  });
+
+  it("tells of a role the key assumed as soon as its page is read, long before slow regions finish (revocation must not wait)", async () => {
+    const time = virtualTime();
+    const key = fakeAccessKeyId();
+    const roleArn = "arn:aws:iam::111122223333:role/deploy-admin";
+    const events = [
+      event(key, "us-east-1", 1, {
+        eventName: "AssumeRole",
+        eventSource: "sts.amazonaws.com",
+        requestParameters: { roleArn },
+      }),
+      // eu-west-1: 10 pages at 2 requests/second, 4.5 s of paced reading.
+      ...Array.from({ length: 500 }, (_, i) => event(key, "eu-west-1", i)),
+    ];
+    const activity = new FakeActivity(new Map([[key, events]]), time.now);
+    const told: Array<{ roleArn: string; at: number }> = [];
+    const snapshot = await pacedSnapshot(activity, key, time, {
+      onRoleAssumed: (arn) => told.push({ roleArn: arn, at: time.now() }),
+    });
+    expect(snapshot.rolesAssumed).toEqual([roleArn]);
+    expect(told.map((t) => t.roleArn)).toEqual([roleArn]);
+    const lastCall = Math.max(...activity.calls.map((c) => c.at));
+    expect(lastCall - (told[0]?.at ?? lastCall)).toBeGreaterThanOrEqual(4000);
   });
 
   it("absorbs throttling (no missing events) and names a region that fails for good as incomplete", async () => {
@@ -172,13 +206,7 @@ describe("takeSnapshot", () => {
       new TransientFailure("ThrottlingException", "ThrottlingException"),
     ]);
     activity.failures.set("eu-west-1", [new PermanentFailure("AccessDenied", "AccessDenied")]);
-    const snapshot = await takeSnapshot({
-      activity,
-      accessKeyId: key,
-      window,
-      pacer: new RegionPacer(2, time.now, time.sleep),
-      sleep: time.sleep,
-    });
+    const snapshot = await pacedSnapshot(activity, key, time);
     expect(snapshot.events.filter((e) => e.awsRegion === "us-east-1")).toHaveLength(70);
     expect(snapshot.incompleteRegions).toEqual(["eu-west-1"]);
     expect(snapshot.complete).toBe(false);
