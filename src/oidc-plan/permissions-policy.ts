@@ -95,6 +95,50 @@ const RECEIVING_SERVICE: Record<string, string> = {
   scheduler: "scheduler.amazonaws.com",
 };
 
+/**
+ * IAM writes that could hand the role more than it has: a role that may create a role, give it a
+ * policy and pass it to Lambda makes itself admin. Granted only on identities that carry the
+ * permissions boundary below (each of these actions takes the `iam:PermissionsBoundary` condition
+ * key, IAM's service authorization reference).
+ */
+const IDENTITY_WRITERS = new Set([
+  "iam:AttachRolePolicy",
+  "iam:AttachUserPolicy",
+  "iam:CreateRole",
+  "iam:CreateUser",
+  "iam:DeleteRolePolicy",
+  "iam:DeleteUserPolicy",
+  "iam:DetachRolePolicy",
+  "iam:DetachUserPolicy",
+  "iam:PutRolePermissionsBoundary",
+  "iam:PutRolePolicy",
+  "iam:PutUserPermissionsBoundary",
+  "iam:PutUserPolicy",
+  "iam:UpdateAssumeRolePolicy",
+]);
+/** Lifting the boundary undoes it: never granted. */
+const BOUNDARY_LIFTERS = new Set(["iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary"]);
+export const DEPLOY_BOUNDARY_POLICY = "github-actions-deploy-boundary";
+
+function boundaryCondition(resources: string[]): Record<string, Record<string, string>> {
+  const { arn, exact } = boundaryArn(resources);
+  // An account the plan does not know is a wildcard: StringEquals would never match it.
+  return { [exact ? "StringEquals" : "StringLike"]: { "iam:PermissionsBoundary": arn } };
+}
+
+/** The boundary policy's ARN in the account (and partition) the identity writers' resources name. */
+function boundaryArn(resources: string[]): { arn: string; exact: boolean } {
+  const match = resources
+    .map((arn) => /^arn:(aws[a-z-]*):iam::(\d{12}|\*):/.exec(arn))
+    .find((m) => m !== null);
+  const partition = match?.[1] ?? "aws";
+  const account = match?.[2] ?? "*";
+  return {
+    arn: `arn:${partition}:iam::${account}:policy/${DEPLOY_BOUNDARY_POLICY}`,
+    exact: account !== "*",
+  };
+}
+
 export interface PermissionsResult {
   policy: PolicyDocument;
   /** No CloudTrail evidence: a starting point to review, not a derived policy. */
@@ -158,6 +202,13 @@ export function permissionsPolicy(input: {
       dropped.push({ action: `${service}:${name}`, reason: "not an action in IAM's catalogue" });
       return;
     }
+    if (BOUNDARY_LIFTERS.has(action.name)) {
+      dropped.push({
+        action: action.name,
+        reason: `it would lift the permissions boundary (${DEPLOY_BOUNDARY_POLICY}) that keeps the role from making itself admin`,
+      });
+      return;
+    }
     const existing = entries.get(action.name);
     if (existing && existing.origin === "observed" && origin === "inferred") return;
     const fitted = action.wildcardOnly ? [] : fitResources(action, resources);
@@ -210,8 +261,10 @@ export function permissionsPolicy(input: {
     const resources = entry.resources.length > 0 ? [...entry.resources].sort() : ["*"];
     const [service = ""] = entry.action.name.split(":");
     const passedTo = [...entry.passedTo].sort();
-    // PassRole always stands alone: its condition must not narrow the actions beside it.
-    const groupKey = `${entry.origin}|${service}|${entry.unscoped}|${resources.join(",")}|${entry.action.name === PASS_ROLE ? PASS_ROLE : ""}`;
+    // PassRole and the identity writers stand apart: their conditions must not narrow the actions beside them.
+    const apart =
+      entry.action.name === PASS_ROLE ? PASS_ROLE : IDENTITY_WRITERS.has(entry.action.name) ? "boundary" : "";
+    const groupKey = `${entry.origin}|${service}|${entry.unscoped}|${resources.join(",")}|${apart}`;
     const group = groups.get(groupKey) ?? {
       origin: entry.origin,
       service,
@@ -241,6 +294,9 @@ export function permissionsPolicy(input: {
       Effect: "Allow",
       Action: [...group.actions].sort(),
       Resource: group.resources.length === 1 && group.resources[0] === "*" ? "*" : group.resources,
+      ...(group.actions.some((action) => IDENTITY_WRITERS.has(action))
+        ? { Condition: boundaryCondition(group.resources) }
+        : {}),
       ...(group.actions.includes(PASS_ROLE)
         ? {
             Condition: {
@@ -254,6 +310,15 @@ export function permissionsPolicy(input: {
     });
   }
   const notes: string[] = [];
+  const writers = statements.filter((statement) =>
+    [statement.Action].flat().some((action) => IDENTITY_WRITERS.has(action)),
+  );
+  if (writers.length > 0) {
+    const { arn } = boundaryArn(writers.flatMap((statement) => [statement.Resource ?? []].flat()));
+    notes.push(
+      `permissions boundary: the role may create and change IAM roles and users only when they carry ${arn} (without it a deploy could create an admin role and hand it to Lambda). Create that managed policy with the most the stack's own roles may ever do, and set it on them (SAM: PermissionsBoundary on each function or in Globals; serverless: provider.iam.role.permissionsBoundary; CDK: cdk bootstrap --custom-permissions-boundary)`,
+    );
+  }
   for (const command of [...startingPoints].sort()) {
     notes.push(
       command.startsWith("cdk")

@@ -254,6 +254,34 @@ describe("permissions policies cover what the commands do", () => {
     });
   });
 
+  it("a deploy that may create and change roles may do so only under a permissions boundary, or it could make itself admin", async () => {
+    const frameworks = await plan([fixture("framework-deploys.yml")]);
+    const path = ".github/workflows/framework-deploys.yml";
+    const policy = roleFor(frameworks, path, "sam")?.permissionsPolicy ?? {
+      Version: "2012-10-17",
+      Statement: [],
+    };
+    const roleWriters = ["iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy"];
+    for (const action of roleWriters) {
+      const statements = statementsFor(policy, action);
+      expect(statements.length, action).toBeGreaterThan(0);
+      for (const statement of statements) {
+        expect(statement.Condition, action).toEqual({
+          StringEquals: {
+            "iam:PermissionsBoundary": `arn:aws:iam::${ACCOUNT}:policy/github-actions-deploy-boundary`,
+          },
+        });
+        // The condition narrows only role writers: nothing else shares the statement.
+        expect([statement.Action].flat().every((a) => a.startsWith("iam:") && a !== "iam:PassRole")).toBe(
+          true,
+        );
+      }
+    }
+    await expectValidPolicy(policy);
+    const guide = file(frameworks, "MIGRATION.md");
+    expect(guide).toMatch(/permissions boundary[^\n]*github-actions-deploy-boundary/i);
+  });
+
   it("sam, serverless and cdk deploys get a documented starting policy, never an empty one or *", async () => {
     const frameworks = await plan([fixture("framework-deploys.yml")]);
     const path = ".github/workflows/framework-deploys.yml";
