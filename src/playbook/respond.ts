@@ -15,10 +15,14 @@ import {
   TransientFailure,
 } from "../domain/errors.js";
 import { type Incident, type IncidentStatus, type StepName, stepDone } from "../domain/incident.js";
-import { isAwsQuarantinePolicy } from "../domain/revoke-sessions-policy.js";
+import {
+  isAwsQuarantinePolicy,
+  REVOKE_OLDER_SESSIONS_POLICY_NAME,
+} from "../domain/revoke-sessions-policy.js";
 import { withoutUndefined } from "../domain/without-undefined.js";
 import type { Log } from "../logger.js";
 import type {
+  AccountIam,
   AlertDetails,
   AlertRef,
   AlertSource,
@@ -41,6 +45,7 @@ import { locateKey } from "./locate.js";
 import { noticeDetail, sendNoticeOnce } from "./notice-once.js";
 import type { PreventionDeps } from "./prevent.js";
 import type { Slots } from "./slots.js";
+import { findMinter } from "./temporary-key.js";
 import { Timeline } from "./timeline.js";
 
 export interface ResponderSettings {
@@ -297,13 +302,7 @@ async function contain(
   }
   if (located.kind === "temporary") {
     timeline.record("key-located", "done", `Temporary credentials of account ${located.accountId}`, started);
-    return {
-      accessKeyId,
-      status: "escalated",
-      summary: `${masked} is a temporary (ASIA) key in account ${located.accountId}: it cannot be deactivated, only revoked through the principal that minted it. A person must revoke that principal's sessions now.`,
-      warnings: [],
-      location: { accountId: located.accountId, viaMemberRole: located.iam.viaMemberRole },
-    };
+    return containTemporaryKey(accessKeyId, located, deps, timeline);
   }
   const { location, iam } = located;
   timeline.record(
@@ -383,6 +382,82 @@ async function contain(
     warnings: result.warnings,
     location,
     containment,
+  };
+}
+
+/**
+ * A temporary (ASIA) key: the sessions of the role or user that minted it are denied (temporary-key.ts).
+ * When CloudTrail does not name that principal (no call yet, or not yet delivered: events take minutes),
+ * a person must, and is told so.
+ */
+async function containTemporaryKey(
+  accessKeyId: string,
+  located: { accountId: string; iam: AccountIam },
+  deps: PlaybookDeps,
+  timeline: Timeline,
+): Promise<Outcome> {
+  const { settings, clock } = deps;
+  const masked = maskAccessKeyId(accessKeyId);
+  const location = { accountId: located.accountId, viaMemberRole: located.iam.viaMemberRole };
+  const searched = clock.now();
+  const found = await deps.directory
+    .activityIn(located.accountId)
+    .then((activity) => findMinter(activity, accessKeyId, searched, deps.investigation?.forensics.regions))
+    .catch((error: unknown) => ({ minter: undefined, unread: [`every region (${errorMessage(error)})`] }));
+  const minter = found.minter;
+  const escalate = (why: string): Outcome => ({
+    accessKeyId,
+    status: "escalated",
+    summary: `${masked} is a temporary (ASIA) key in account ${located.accountId}: it cannot be deactivated, only ended by revoking the sessions of the principal that minted it. ${why} A person must revoke that principal's sessions now.`,
+    warnings: [],
+    location,
+  });
+  if (!minter) {
+    timeline.record("key-located", "failed", "CloudTrail names no principal for the key", searched);
+    const unread = found.unread.length > 0 ? ` Unread: ${found.unread.join("; ")}.` : "";
+    return escalate(
+      `CloudTrail shows no call by it in the last 36 hours (events take up to 15 minutes to appear).${unread}`,
+    );
+  }
+  const principal = `${minter.kind} ${minter.name}`;
+  timeline.record("key-located", "done", `Minted by ${principal}`, searched);
+  if (minter.kind === "user" && isProtectedUser(settings.protectedUsers, minter.name)) {
+    return escalate(`It was minted by protected user ${minter.name}: nothing was revoked automatically.`);
+  }
+  if (settings.mode === "dry-run") {
+    timeline.record("sessions-revoked", "would-do", `Would deny sessions of ${principal} issued before now`);
+    return {
+      accessKeyId,
+      status: "dry-run",
+      summary: `Dry run: would deny every session of ${principal} in ${located.accountId} issued before now, which ends ${masked}. Nothing was changed.`,
+      warnings: [],
+      location: { ...location, ...(minter.kind === "user" ? { userName: minter.name } : {}) },
+      containment: { quarantinePolicies: [] },
+    };
+  }
+  const cutoff = clock.now();
+  const revoking = clock.now();
+  try {
+    if (minter.kind === "role") await located.iam.denyOlderRoleSessions(minter.name, cutoff);
+    else await located.iam.denyOlderUserSessions(minter.name, cutoff);
+  } catch (error: unknown) {
+    timeline.record("sessions-revoked", "failed", errorMessage(error), revoking);
+    if (isRetryable(error)) throw error;
+    return escalate(`Denying the sessions of ${principal} failed: ${errorMessage(error)}.`);
+  }
+  timeline.record("sessions-revoked", "done", `Sessions of ${principal} issued before now denied`, revoking);
+  return {
+    accessKeyId,
+    status: "contained",
+    summary: `${masked} is a temporary (ASIA) key minted by ${principal} in ${located.accountId}: every session of ${minter.name} issued before containment is now denied, which ends it. Legitimate holders must sign in or assume the role again.`,
+    warnings: [],
+    location: { ...location, ...(minter.kind === "user" ? { userName: minter.name } : {}) },
+    containment: {
+      containedAt: cutoff.toISOString(),
+      keyStatusAfter: "unknown",
+      quarantinePolicies: [],
+      denyPolicyName: REVOKE_OLDER_SESSIONS_POLICY_NAME,
+    },
   };
 }
 

@@ -7,6 +7,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { revokedByPolicy } from "../../sandbox/aws/authorize.js";
 import { fakeAccessKeyId } from "../../sandbox/fake-ids.js";
 import { type DemoOptions, runDemo } from "../../src/cli/demo.js";
 import type { LocalStack } from "../../src/cli/local-stack.js";
@@ -51,6 +52,26 @@ describe("containment cases on the sandbox", () => {
     expect(sandbox.state.callsTo("iam", "UpdateAccessKey")).toHaveLength(0);
     expect(world.leaked.alert.state).toBe("open");
     expect(sandbox.state.slackMessages[0]?.raw).toContain("we do not manage");
+  });
+
+  it("a leaked temporary (ASIA) key: the sessions of the role that minted it are revoked and the key stops working", async () => {
+    const { summary, sandbox, world, incident } = await run({
+      beforeDelivery: async (running) => {
+        running.world.leaked.alert.secret = running.world.history.roleSession.accessKeyId;
+      },
+    });
+    const roleSession = world.history.roleSession;
+    expect(summary.status).toBe("contained");
+    expect(incident.accessKeyId).toBe(roleSession.accessKeyId);
+    expect(incident.summary).toContain(`minted by role ${world.history.assumedRoleName}`);
+    const role = sandbox.state.account(world.leaked.accountId).roles.get(world.history.assumedRoleName);
+    expect([...(role?.inlinePolicies.keys() ?? [])]).toEqual(["AWSRevokeOlderSessions"]);
+    // The long-term key that started it all is another alert's business: untouched here.
+    expect(world.leaked.key.status).toBe("Active");
+    expect(sandbox.state.callsTo("iam", "UpdateAccessKey")).toHaveLength(0);
+    // The sandbox's authoriser, as IAM would, now refuses the leaked session (its token predates the cut-off).
+    const caller = sandbox.state.credentials.get(roleSession.accessKeyId)?.caller;
+    expect(caller && revokedByPolicy(sandbox.state, caller)).toBe(true);
   });
 
   it("a protected user's key is escalated loudly and stays active", async () => {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { fakeAccessKeyId } from "../../sandbox/fake-ids.js";
 import { PermanentFailure, TransientFailure } from "../../src/domain/errors.js";
+import type { TrailEvent } from "../../src/forensics/trail-event.js";
 import { respondToAlert, respondToKey } from "../../src/playbook/respond.js";
 import { settings } from "../support/fakes.js";
 import { world } from "../support/respond-world.js";
@@ -179,6 +181,64 @@ describe("respondToAlert: idempotency", () => {
     expect(w.incidents.creates).toBe(1);
     expect(w.alerts.resolved).toHaveLength(1);
     expect(w.notifier.sent).toHaveLength(1);
+  });
+});
+
+describe("respondToAlert: a temporary (ASIA) key", () => {
+  /** A world whose alert names an ASIA key of the member account, and the calls CloudTrail has for it. */
+  function temporaryWorld(identity: TrailEvent["userIdentity"] | undefined, userName = "ci-deploy") {
+    const sessionKey = fakeAccessKeyId("ASIA");
+    const w = world({ userName, secret: () => sessionKey });
+    w.directory.owners.set(sessionKey, w.member);
+    const events: TrailEvent[] = identity
+      ? [
+          {
+            eventId: "e-1",
+            eventTime: "2026-11-26T01:00:00Z",
+            eventName: "ListBuckets",
+            eventSource: "s3.amazonaws.com",
+            awsRegion: "eu-west-1",
+            userIdentity: { ...identity, accessKeyId: sessionKey },
+          },
+        ]
+      : [];
+    w.directory.activity.set(w.member, {
+      accountId: w.member,
+      enabledRegions: async () => ["us-east-1", "eu-west-1"],
+      lookupByAccessKey: async ({ region, accessKeyId }) => {
+        const page = events.filter(
+          (e) => e.awsRegion === region && e.userIdentity.accessKeyId === accessKeyId,
+        );
+        return { events: page, raw: page.map((e) => JSON.stringify(e)) };
+      },
+    });
+    return { ...w, sessionKey };
+  }
+
+  it("GetSessionToken credentials: the minting user's older sessions are denied, no key is deactivated", async () => {
+    const w = temporaryWorld({ type: "IAMUser", userName: "ci-deploy" });
+    const { incident } = await respondToAlert(w.job(), w.deps);
+    expect(incident.status).toBe("contained");
+    expect(w.iam.userPolicies.get("ci-deploy")?.[0]?.cutoff).toBe(incident.containment?.containedAt);
+    expect(w.iam.calls).not.toContain("UpdateAccessKey");
+    expect(incident.summary).toContain("minted by user ci-deploy");
+  });
+
+  it("a protected user's session is escalated, nothing revoked", async () => {
+    const w = temporaryWorld({ type: "IAMUser", userName: "break-glass" }, "break-glass");
+    w.deps.settings = settings({ managedAccountIds: [w.member], protectedUsers: ["break-glass"] });
+    const { incident } = await respondToAlert(w.job(), w.deps);
+    expect(incident.status).toBe("escalated");
+    expect(w.iam.calls).not.toContain("PutUserPolicy");
+  });
+
+  it("a key CloudTrail has no call for is escalated, saying events can lag, not reported as contained", async () => {
+    const w = temporaryWorld(undefined);
+    const { incident } = await respondToAlert(w.job(), w.deps);
+    expect(incident.status).toBe("escalated");
+    expect(incident.summary).toMatch(/no call by it in the last 36 hours/);
+    expect(w.iam.calls).not.toContain("PutRolePolicy");
+    expect(w.notifier.sent.map((n) => n.kind)).toEqual(["escalated"]);
   });
 });
 
