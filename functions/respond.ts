@@ -1,5 +1,7 @@
 /**
- * The respond function: an SQS batch of queued alerts, each run through the containment playbook.
+ * The respond function: an SQS batch of queued alerts (GitHub's, through the intake, or AWS Health's
+ * exposure notices, through EventBridge), each run through the containment playbook; and the daily
+ * follow-through task a schedule puts on the same queue.
  * Failures are reported per record (partial batch response), so one bad alert never holds back the
  * others and a failed one is retried by SQS, then dead-lettered (with an alarm).
  */
@@ -7,9 +9,10 @@ import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-p
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { withSsmSecrets } from "../src/adapters/aws/ssm-secrets.js";
 import { loadRespondConfig, type RespondConfig } from "../src/config.js";
-import { parseAlertJob } from "../src/domain/alert-job.js";
+import { parseQueuedWork } from "../src/intake/queued-work.js";
 import { createLogger } from "../src/logger.js";
-import { type PlaybookDeps, respondToAlert } from "../src/playbook/respond.js";
+import { followThrough } from "../src/playbook/follow-through.js";
+import { type PlaybookDeps, respondToAlert, respondToExposure } from "../src/playbook/respond.js";
 import { createPlaybookDeps } from "../src/responder.js";
 
 const log = createLogger("respond");
@@ -40,13 +43,28 @@ export function runDeadline(context: Pick<Context, "getRemainingTimeInMillis">, 
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   const { deps, config } = await init(context);
   const recordHandler = async (record: SQSRecord) => {
-    const job = parseAlertJob(record.body);
+    const work = parseQueuedWork(record.body);
     const receives = Number(record.attributes.ApproximateReceiveCount) || 1;
-    const { incident, duplicate } = await respondToAlert(job, deps, {
-      finalAttempt: receives >= config.maxReceiveCount,
-      deadline: runDeadline(context),
-    });
-    log.info("alert handled", { incidentId: incident.id, status: incident.status, duplicate, receives });
+    const options = { finalAttempt: receives >= config.maxReceiveCount, deadline: runDeadline(context) };
+    if (work.kind === "follow-through") {
+      const { checked, failed } = await followThrough(deps, {
+        deleteProposalDays: config.deleteProposalDays,
+      });
+      log.info("follow-through done", { checked: checked.length, failed: failed.length });
+      return;
+    }
+    const results =
+      work.kind === "alert"
+        ? [await respondToAlert(work.job, deps, options)]
+        : await respondToExposure(work.exposure, deps, options);
+    for (const { incident, duplicate } of results) {
+      log.info(`${work.kind} handled`, {
+        incidentId: incident.id,
+        status: incident.status,
+        duplicate,
+        receives,
+      });
+    }
     deps.log.removeKeys(["incidentId", "deliveryId"]);
   };
   return processPartialResponse(event, recordHandler, processor, { context });

@@ -44,6 +44,7 @@ export function alertPayload(
       name: repo.name,
       full_name: repo.fullName,
       private: repo.private,
+      visibility: repo.private ? "private" : "public",
       owner: { login: repo.owner, id: repo.ownerId, type: "Organization" },
       html_url: `https://github.com/${repo.fullName}`,
       default_branch: repo.defaultBranch,

@@ -49,6 +49,16 @@ const ROUTES: Route[] = [
   },
   { operation: "getMeta", method: "GET", pattern: /^\/meta$/ },
   {
+    operation: "getRepoInstallation",
+    method: "GET",
+    pattern: /^\/repos\/([^/]+)\/([^/]+)\/installation$/,
+  },
+  {
+    operation: "getIssueComment",
+    method: "GET",
+    pattern: /^\/repos\/([^/]+)\/([^/]+)\/issues\/comments\/(\d+)$/,
+  },
+  {
     operation: "getCommit",
     method: "GET",
     pattern: /^\/repos\/([^/]+)\/([^/]+)\/commits\/([0-9a-f]{7,40})$/,
@@ -308,6 +318,15 @@ export const githubService: SandboxService = {
     switch (operation) {
       case "getMeta":
         return json(200, metaJson(state));
+      case "getRepoInstallation": {
+        // GitHub answers this to the App itself (a JWT), never to an installation token.
+        const jwt = bearer(request);
+        if (!jwt) throw new SandboxError(401, "Unauthorized", "A JSON web token could not be decoded");
+        const appId = verifyAppJwt(state, jwt);
+        const repo = state.repos.get(`${a}/${b}`.toLowerCase());
+        if (!repo?.installationId) throw new SandboxError(404, "NotFound", "Not Found");
+        return json(200, { id: repo.installationId, app_id: appId, target_type: "Organization" });
+      }
       case "createInstallationToken": {
         const jwt = bearer(request);
         if (!jwt) throw new SandboxError(401, "Unauthorized", "A JSON web token could not be decoded");
@@ -334,11 +353,38 @@ export const githubService: SandboxService = {
         const repo = authorizedRepo(request, state, a, b);
         const commit = repo.commits?.get(c);
         if (!commit) throw new SandboxError(422, "Unprocessable", `No commit found for SHA: ${c}`);
-        const person = { name: "Dev", email: "dev@example.com", date: commit.date };
+        // `commit.author` is git's record (any name); the top-level `author` is the GitHub account
+        // GitHub matched to it, null when none.
+        const gitPerson = (who: { name: string } | undefined) => ({
+          name: who?.name ?? "Dev",
+          email: "dev@example.com",
+          date: commit.date,
+        });
+        const account = (who: { login?: string } | undefined) =>
+          who?.login ? { login: who.login, id: 1000, type: "User" } : null;
         return json(200, {
           sha: c,
           html_url: `https://github.com/${repo.fullName}/commit/${c}`,
-          commit: { author: person, committer: person, message: commit.message ?? "Update settings" },
+          author: account(commit.author),
+          committer: account(commit.committer),
+          commit: {
+            author: gitPerson(commit.author),
+            committer: gitPerson(commit.committer),
+            message: commit.message ?? "Update settings",
+          },
+        });
+      }
+      case "getIssueComment": {
+        const repo = authorizedRepo(request, state, a, b);
+        const comment = repo.comments?.get(Number(c));
+        if (!comment) throw new SandboxError(404, "NotFound", "Not Found");
+        return json(200, {
+          id: Number(c),
+          url: `${baseUrl}/repos/${repo.fullName}/issues/comments/${c}`,
+          html_url: `https://github.com/${repo.fullName}/issues/1#issuecomment-${c}`,
+          user: { login: comment.login, id: 1001, type: "User" },
+          created_at: comment.createdAt,
+          updated_at: comment.createdAt,
         });
       }
       case "getContent":

@@ -159,7 +159,9 @@ export class Sandbox {
     const call = {
       service: service.name,
       operation,
-      status: response.status,
+      // A client that gave up while the call ran (its own timeout, under load) never reads the
+      // answer: recorded as lost, like an injected hang, so a retry of it is not taken for a repeat.
+      status: res.destroyed || res.socket?.destroyed === true ? CLIENT_CLOSED_REQUEST : response.status,
       startedAt,
       endedAt: Date.now(),
       ...(request.caller ? { accountId: request.caller.accountId, callerArn: request.caller.arn } : {}),

@@ -3,7 +3,9 @@
  * plain-text error (invalid_payload, no_text...), and the Web API's chat.postMessage
  * (POST /slack/api/chat.postMessage) with a bot token, answering `{ok, channel, ts}` or
  * `{ok: false, error}`, threads included, and the read methods conversations.history and
- * conversations.replies (slack-history.ts). Every accepted message is recorded for tests.
+ * conversations.replies (slack-history.ts), and the external file upload (files.getUploadURLExternal,
+ * a POST of the bytes to the upload URL it returns, files.completeUploadExternal into a channel or
+ * thread). Every accepted message and file is recorded for tests.
  *
  * When `state.slackRateLimit` is set, each channel takes about one message a second with a short
  * burst, as Slack documents for both ways of posting; beyond it Slack answers HTTP 429 with a
@@ -117,6 +119,82 @@ function postMessage(request: SandboxRequest, state: SandboxState): SandboxRespo
   return json({ ok: true, channel, ts, message: { text: message.text, ts } });
 }
 
+function botToken(request: SandboxRequest, state: SandboxState): void {
+  const auth = request.headers.authorization;
+  const token = typeof auth === "string" ? auth.replace(/^Bearer\s+/i, "") : "";
+  if (!state.slackBotTokens.has(token)) throw new SlackApiError(200, "invalid_auth", "invalid_auth");
+}
+
+/** Step 1: a file id and a URL to POST the bytes to (Slack's is on files.slack.com; here, this sandbox). */
+function getUploadUrl(request: SandboxRequest, state: SandboxState): SandboxResponse {
+  botToken(request, state);
+  const form = parse(request);
+  const filename = typeof form.filename === "string" ? form.filename : "";
+  const length = Number(form.length);
+  if (!filename || !Number.isInteger(length) || length <= 0)
+    throw new SlackApiError(200, "invalid_arguments", "invalid_arguments");
+  const id = `F${String(state.slackFiles.size + 1).padStart(8, "0")}`;
+  state.slackFiles.set(id, { id, filename, length });
+  const host = typeof request.headers.host === "string" ? request.headers.host : "127.0.0.1";
+  return json({ ok: true, upload_url: `http://${host}/slack/upload/${id}`, file_id: id });
+}
+
+/** The first file part of a multipart/form-data body (how @slack/web-api posts the bytes), else the raw body. */
+function uploadedBytes(request: SandboxRequest): Buffer {
+  const type = String(request.headers["content-type"] ?? "");
+  const boundary = /boundary=(?:"([^"]+)"|([^;]+))/.exec(type);
+  if (!type.startsWith("multipart/form-data") || !boundary) return request.body;
+  const delimiter = Buffer.from(`--${boundary[1] ?? boundary[2] ?? ""}`);
+  const body = request.body;
+  for (let at = body.indexOf(delimiter); at !== -1; ) {
+    const next = body.indexOf(delimiter, at + delimiter.length);
+    if (next === -1) break;
+    const part = body.subarray(at + delimiter.length + 2, next - 2);
+    const headerEnd = part.indexOf("\r\n\r\n");
+    if (headerEnd !== -1 && /filename=/.test(part.subarray(0, headerEnd).toString("utf8")))
+      return Buffer.from(part.subarray(headerEnd + 4));
+    at = next;
+  }
+  throw new SandboxError(400, "no_file_part", "no_file_part");
+}
+
+/** Step 2: the bytes, exactly the length announced. */
+function uploadBytes(request: SandboxRequest, state: SandboxState): SandboxResponse {
+  const id = request.url.pathname.split("/").pop() ?? "";
+  const file = state.slackFiles.get(id);
+  if (!file) throw new SandboxError(404, "file_not_found", "file_not_found");
+  const bytes = uploadedBytes(request);
+  if (bytes.length !== file.length) throw new SandboxError(400, "length_mismatch", "length_mismatch");
+  file.bytes = bytes;
+  return text(200, `OK - ${bytes.length}`);
+}
+
+/** Step 3: share the uploaded files in a channel, or in a thread of it. */
+function completeUpload(request: SandboxRequest, state: SandboxState): SandboxResponse {
+  botToken(request, state);
+  const form = parse(request);
+  let files: unknown;
+  try {
+    files = typeof form.files === "string" ? JSON.parse(form.files) : form.files;
+  } catch {
+    throw new SlackApiError(200, "invalid_arguments", "invalid_arguments");
+  }
+  if (!Array.isArray(files) || files.length === 0)
+    throw new SlackApiError(200, "invalid_arguments", "invalid_arguments");
+  const channel = typeof form.channel_id === "string" ? form.channel_id : undefined;
+  const threadTs = typeof form.thread_ts === "string" ? form.thread_ts : undefined;
+  const shared = [];
+  for (const entry of files as Array<{ id?: unknown; title?: unknown }>) {
+    const file = typeof entry.id === "string" ? state.slackFiles.get(entry.id) : undefined;
+    if (!file?.bytes) throw new SlackApiError(200, "file_not_found", "file_not_found");
+    file.title = typeof entry.title === "string" ? entry.title : file.filename;
+    if (channel) file.channel = channel;
+    if (threadTs) file.threadTs = threadTs;
+    shared.push({ id: file.id, title: file.title, name: file.filename });
+  }
+  return json({ ok: true, files: shared });
+}
+
 export const slackService: SandboxService = {
   name: "slack",
 
@@ -127,6 +205,10 @@ export const slackService: SandboxService = {
     // The read-back a resumed run uses to tell whether its message already went out (slack-history.ts).
     if (request.url.pathname === "/slack/api/conversations.history") return "conversations.history";
     if (request.url.pathname === "/slack/api/conversations.replies") return "conversations.replies";
+    if (request.url.pathname === "/slack/api/files.getUploadURLExternal") return "files.getUploadURLExternal";
+    if (request.url.pathname === "/slack/api/files.completeUploadExternal")
+      return "files.completeUploadExternal";
+    if (request.url.pathname.startsWith("/slack/upload/")) return "files.upload";
     return "unknown";
   },
 
@@ -134,6 +216,9 @@ export const slackService: SandboxService = {
     if (operation === "chat.postMessage") return postMessage(request, state);
     if (operation === "conversations.history") return conversationsHistory(request, state);
     if (operation === "conversations.replies") return conversationsReplies(request, state);
+    if (operation === "files.getUploadURLExternal") return getUploadUrl(request, state);
+    if (operation === "files.upload") return uploadBytes(request, state);
+    if (operation === "files.completeUploadExternal") return completeUpload(request, state);
     if (operation !== "postWebhook") throw new SandboxError(404, "no_service", "no_service");
     const message = parse(request);
     validate(message, false);
@@ -162,8 +247,12 @@ export const slackService: SandboxService = {
   render(error, operation) {
     const retryAfter = error instanceof SlackRateLimited ? error.retryAfterSeconds : 1;
     const headers: Record<string, string> = error.status === 429 ? { "retry-after": String(retryAfter) } : {};
-    // Web API methods (chat.*, conversations.*) answer JSON; the incoming webhook answers plain text.
-    if (operation.startsWith("chat.") || operation.startsWith("conversations.")) {
+    // Web API methods answer JSON; the incoming webhook and the upload URL answer plain text.
+    if (
+      operation.startsWith("chat.") ||
+      operation.startsWith("conversations.") ||
+      (operation.startsWith("files.") && operation !== "files.upload")
+    ) {
       if (error.status === 200 || error instanceof SlackApiError)
         return json({ ok: false, error: error.code }, headers);
       return { ...json({ ok: false, error: error.code }, headers), status: error.status };

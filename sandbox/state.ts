@@ -89,6 +89,10 @@ export interface StoredObject {
   contentType: string;
   lastModified: Date;
   metadata: Record<string, string>;
+  /** Returned as x-amz-version-id; a DELETE may name it (`?versionId=`). */
+  versionId?: string;
+  /** Object Lock retention of this version, from x-amz-object-lock-mode / -retain-until-date. */
+  retention?: { mode: "GOVERNANCE" | "COMPLIANCE"; retainUntil: Date };
 }
 
 /** An SQS message attribute as the JSON protocol carries it (BinaryValue base64-encoded). */
@@ -156,6 +160,12 @@ export interface GitHubIssue {
   createdAt: string;
 }
 
+/** A commit's author or committer: git's name, and the GitHub account when GitHub matched one. */
+export interface GitHubCommitPerson {
+  name: string;
+  login?: string;
+}
+
 export interface GitHubRepo {
   id: number;
   owner: string;
@@ -169,8 +179,13 @@ export interface GitHubRepo {
   issues: GitHubIssue[];
   /** path -> file content (for .github/workflows/*.yml). */
   files: Map<string, string>;
-  /** Commits the alerts point at: sha -> when it was committed (the leak time). */
-  commits?: Map<string, { date: string; message?: string }>;
+  /** Commits the alerts point at: sha -> when it was committed (the leak time), and by whom. */
+  commits?: Map<
+    string,
+    { date: string; message?: string; author?: GitHubCommitPerson; committer?: GitHubCommitPerson }
+  >;
+  /** Issue and pull request comments the alerts point at: comment id -> its author. */
+  comments?: Map<number, { login: string; createdAt: string }>;
   environments: string[];
   /** GET /repos/{o}/{r}/actions/oidc/customization/sub; absent = never customised (GitHub's default). */
   oidcSubClaim?: { use_default: boolean; include_claim_keys?: string[] };
@@ -192,6 +207,18 @@ export interface SlackMessage {
   /** Web API messages: where they went. */
   channel?: string;
   ts?: string;
+  threadTs?: string;
+}
+
+/** A file uploaded with files.getUploadURLExternal and shared with files.completeUploadExternal. */
+export interface SlackFile {
+  id: string;
+  filename: string;
+  length: number;
+  bytes?: Buffer;
+  /** Set once completed: where it was shared. */
+  title?: string;
+  channel?: string;
   threadTs?: string;
 }
 
@@ -307,6 +334,8 @@ export class SandboxState {
   readonly iamBuckets = new Map<string, { tokens: number; at: number }>();
   iamThrottles = 0;
   readonly slackMessages: SlackMessage[] = [];
+  /** Files uploaded through the Web API's external upload flow, by file id. */
+  readonly slackFiles = new Map<string, SlackFile>();
   /** Bot tokens chat.postMessage accepts (generated at run time). */
   readonly slackBotTokens = new Set<string>();
   /** Opt-in: the per-channel posting limit (off when undefined, so paced tests need not care). */
@@ -453,6 +482,7 @@ export class SandboxState {
       issues: options.issues ?? [],
       files: options.files ?? new Map(),
       commits: options.commits ?? new Map(),
+      comments: options.comments ?? new Map(),
       environments: options.environments ?? [],
       ...(options.installationId === undefined ? {} : { installationId: options.installationId }),
     };

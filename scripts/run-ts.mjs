@@ -8,10 +8,9 @@ import { build } from "esbuild";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
-export async function runTs(entry, argv) {
-  const outdir = join(root, ".build");
-  mkdirSync(outdir, { recursive: true });
-  const outfile = join(outdir, `${basename(entry, ".ts")}.mjs`);
+/** Bundles a TypeScript entry point for Node (dependencies external) to `outfile`. */
+export async function bundleTs(entry, outfile) {
+  mkdirSync(dirname(outfile), { recursive: true });
   await build({
     entryPoints: [resolve(root, entry)],
     outfile,
@@ -23,6 +22,11 @@ export async function runTs(entry, argv) {
     sourcemap: "inline",
     logLevel: "warning",
   });
+}
+
+export async function runTs(entry, argv) {
+  const outfile = join(root, ".build", `${basename(entry, ".ts")}.mjs`);
+  await bundleTs(entry, outfile);
   process.setSourceMapsEnabled?.(true);
   const module = await import(`${pathToFileURL(outfile).href}?t=${Date.now()}`);
   const code = await module.main(argv);

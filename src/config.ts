@@ -39,16 +39,23 @@ export interface RespondConfig {
   memberRoleExternalId?: string;
   /** Absent only for a manual response to a key (no alert to read or resolve). */
   github?: GitHubAuthConfig;
+  /** The only key a selftest delivery may name (`leak-responder selftest`): the operator's canary. */
+  selftestCanaryKeyId?: string;
   /** Absent: notifications go to the log. */
   slack?:
     | { kind: "webhook"; url: string; owners: Record<string, string> }
     | { kind: "bot"; token: string; channel: string; apiUrl?: string; owners: Record<string, string> };
   /** Open an issue in the affected repository (default on); hide source IPs in it if asked. */
   githubIssue: { enabled: boolean; hideIps: boolean };
-  /** Where incidents live: the S3 bucket in AWS, a folder for local runs. */
-  store: { kind: "s3"; bucket: string } | { kind: "file"; dir: string };
+  /**
+   * Where incidents live: the S3 bucket in AWS (evidence locked there for evidenceRetentionDays), a
+   * folder for local runs (nothing can be locked on a filesystem).
+   */
+  store: { kind: "s3"; bucket: string; evidenceRetentionDays: number } | { kind: "file"; dir: string };
   /** Deliveries of one SQS message before it goes to the dead-letter queue (the redrive policy). */
   maxReceiveCount: number;
+  /** Follow-through: days unused, with the migration verified, before deleting the key is proposed. */
+  deleteProposalDays: number;
   /**
    * How long one call to AWS, GitHub or Slack may take before it is abandoned (and retried by the
    * client like a 5xx): a hung dependency must cost seconds, not the function's whole timeout.
@@ -197,6 +204,13 @@ export function loadRespondConfig(
       throw new ConfigError(`SNAPSHOT_REGIONS has "${region}", not a region name`);
   }
   const rangesFile = env.ACTIONS_RANGES_FILE?.trim();
+  // A long-term key (AKIA) of a canary IAM user: the selftest contains it and nothing else.
+  const canaryKeyId = env.SELFTEST_CANARY_KEY_ID?.trim();
+  if (canaryKeyId && !/^AKIA[A-Z2-7]{16}$/.test(canaryKeyId)) {
+    throw new ConfigError(
+      "SELFTEST_CANARY_KEY_ID must be an access key id of an IAM user (AKIA + 16 characters)",
+    );
+  }
   return {
     forensics: {
       lookbackDays,
@@ -204,8 +218,11 @@ export function loadRespondConfig(
       ...(regions.length > 0 ? { regions } : {}),
       ...(rangesFile ? { actionsRangesFile: rangesFile } : {}),
     },
-    store: bucket ? { kind: "s3", bucket } : { kind: "file", dir: dir ?? "" },
+    store: bucket
+      ? { kind: "s3", bucket, evidenceRetentionDays: evidenceRetentionDays(env) }
+      : { kind: "file", dir: dir ?? "" },
     maxReceiveCount: positiveInt(env, "MAX_RECEIVE_COUNT", 5),
+    deleteProposalDays: positiveInt(env, "DELETE_PROPOSAL_DAYS", 30),
     callTimeoutMs: callTimeoutMs(env),
     mode,
     protectedUsers: list(env.PROTECTED_USERS),
@@ -213,6 +230,7 @@ export function loadRespondConfig(
     organizationAccounts: flag(env, "ORGANIZATION_ACCOUNTS", false),
     memberRoleName,
     ...(externalId ? { memberRoleExternalId: externalId } : {}),
+    ...(canaryKeyId ? { selftestCanaryKeyId: canaryKeyId } : {}),
     ...(options.github === "required" || env.GITHUB_APP_ID?.trim() || env.GITHUB_TOKEN?.trim()
       ? { github: loadGitHubAuthConfig(env) }
       : {}),
@@ -234,6 +252,24 @@ export function callTimeoutMs(env: Env): number {
   if (ms > MAX_CALL_TIMEOUT_MS)
     throw new ConfigError(`CALL_TIMEOUT_MS must be at most ${MAX_CALL_TIMEOUT_MS} (ms), got ${ms}`);
   return ms;
+}
+
+/** Days each evidence object stays under Object Lock (COMPLIANCE) in S3. */
+export const DEFAULT_EVIDENCE_RETENTION_DAYS = 365;
+/**
+ * Nobody, root included, can shorten or lift a COMPLIANCE lock: a typo must fail at start-up, not
+ * lock evidence (and its storage bill) for decades.
+ */
+const MAX_EVIDENCE_RETENTION_DAYS = 3650;
+
+export function evidenceRetentionDays(env: Env): number {
+  const days = positiveInt(env, "EVIDENCE_RETENTION_DAYS", DEFAULT_EVIDENCE_RETENTION_DAYS);
+  if (days > MAX_EVIDENCE_RETENTION_DAYS) {
+    throw new ConfigError(
+      `EVIDENCE_RETENTION_DAYS must be at most ${MAX_EVIDENCE_RETENTION_DAYS} (a COMPLIANCE lock cannot be shortened), got ${days}`,
+    );
+  }
+  return days;
 }
 
 function flag(env: Env, name: string, fallback: boolean): boolean {

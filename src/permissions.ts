@@ -25,6 +25,11 @@ export interface AwsAction {
         readonly client: `@aws-sdk/client-${string}`;
         readonly command: `${string}Command`;
         readonly via?: string;
+        /**
+         * The action is needed only when the command carries one of these parameters (S3's
+         * PutObject with Object Lock retention also needs s3:PutObjectRetention).
+         */
+        readonly withParameters?: readonly string[];
       }
     | { readonly kind: "lambda-service" }
     | { readonly kind: "ssm-on-behalf" };
@@ -200,6 +205,18 @@ export const AWS_ACTIONS: readonly AwsAction[] = [
     caller: { kind: "code", client: "@aws-sdk/client-s3", command: "PutObjectCommand" },
     usedFor:
       "IncidentStore.create/update (If-None-Match / If-Match), evidence and reports beside the incident.",
+  },
+  {
+    action: "s3:PutObjectRetention",
+    grantedTo: ["respond"],
+    caller: {
+      kind: "code",
+      client: "@aws-sdk/client-s3",
+      command: "PutObjectCommand",
+      withParameters: ["ObjectLockMode", "ObjectLockRetainUntilDate"],
+    },
+    usedFor:
+      "EvidenceStore.putOnce (src/adapters/aws/s3-evidence-store.ts): each evidence object is written under Object Lock COMPLIANCE retention; granted on incidents/*/evidence/* only.",
   },
   {
     action: "s3:ListBucket",

@@ -3,7 +3,7 @@
  * src/adapters implement them with the real SDKs; the playbook never imports an SDK.
  */
 import type { AlertJob } from "./domain/alert-job.js";
-import type { Incident } from "./domain/incident.js";
+import type { Incident, LeakPerson } from "./domain/incident.js";
 import type { SecretValue } from "./domain/secret.js";
 import type { Findings } from "./forensics/findings.js";
 import type { TrailEvent } from "./forensics/trail-event.js";
@@ -21,6 +21,18 @@ export interface AlertLocation {
   commitSha?: string;
   /** A page a person can open (`html_url`, `page_url`), never an API URL. */
   url?: string;
+  /**
+   * The API path of the comment, issue or pull request holding the key (`/repos/o/r/issues/comments/1`),
+   * from the location's API URL: where its author is read. Never linked.
+   */
+  apiPath?: string;
+}
+
+/** When and by whom the key was put where it was found (facts.md: locations name no person). */
+export interface LeakOrigin {
+  /** A commit location's commit time (the leak time). */
+  committedAt?: string;
+  people: LeakPerson[];
 }
 
 export interface AlertDetails {
@@ -43,8 +55,11 @@ export interface AlertSource {
   getAlert(ref: AlertRef): Promise<AlertDetails>;
   /** PATCH state=resolved, resolution=revoked, with a comment saying what was done. */
   resolveAlert(ref: AlertRef, comment: string): Promise<void>;
-  /** When a commit was made (the leak time of a commit location); undefined if unknown. */
-  commitTime(ref: AlertRef, commitSha: string): Promise<string | undefined>;
+  /**
+   * A commit location's time, author and committer (GET the commit); a comment's, issue's or pull
+   * request's author (GET its `apiPath`). Nothing known: no people.
+   */
+  leakOrigin(ref: AlertRef, location: { commitSha?: string; apiPath?: string }): Promise<LeakOrigin>;
 }
 
 export interface KeyOwner {
@@ -98,10 +113,29 @@ export interface EvidenceObject {
   bytes: number;
 }
 
-/** Evidence and reports beside the incident, written once (Object Lock on the prefix in production). */
+export interface PutOnceOptions {
+  /**
+   * Keep the object under retention (default true). In S3 that is Object Lock in COMPLIANCE mode for
+   * EVIDENCE_RETENTION_DAYS: nobody, root included, can delete or replace it before the date. The
+   * reports opt out: they are renderings of the evidence and the incident, made again at will, and a
+   * wrong one must be removable. The filesystem store cannot lock anything and ignores it.
+   */
+  retain?: boolean;
+}
+
+/**
+ * Evidence and reports beside the incident, written once. In S3 the evidence is also locked
+ * (PutOnceOptions.retain); on the local filesystem it is only written exclusively.
+ */
 export interface EvidenceStore {
   /** Throws ConflictError when the object already exists. */
-  putOnce(incidentId: string, name: string, body: Buffer, contentType: string): Promise<EvidenceObject>;
+  putOnce(
+    incidentId: string,
+    name: string,
+    body: Buffer,
+    contentType: string,
+    options?: PutOnceOptions,
+  ): Promise<EvidenceObject>;
   get(incidentId: string, name: string): Promise<Buffer | undefined>;
 }
 
@@ -183,6 +217,21 @@ export interface Notifier {
    * that can read their channel back have this; a failure means "cannot tell".
    */
   findSent?(incident: Incident, kind: NoticeKind): Promise<NotificationReceipt | undefined>;
+  /**
+   * Puts the audit report in the incident's thread as a file, so the people there need no S3 access
+   * to read it. Only notifiers that can upload have this (a Slack bot token, not a webhook).
+   */
+  attachReport?(incident: Incident, report: ReportAttachment): Promise<void>;
+  /** A follow-through reminder, in the incident's thread where there is one. */
+  remind?(incident: Incident, lines: readonly string[]): Promise<void>;
+  /** A message of its own in the channel (the follow-through's daily summary). */
+  announce?(lines: readonly string[]): Promise<void>;
+}
+
+export interface ReportAttachment {
+  filename: string;
+  title: string;
+  body: Buffer;
 }
 
 export interface JobQueue {

@@ -13,6 +13,7 @@ import { GitHubAlertSource } from "./adapters/github/alert-source.js";
 import { GitHubIssueTracker } from "./adapters/github/issue-tracker.js";
 import { githubClients } from "./adapters/github/octokit.js";
 import { GitHubRepositorySource } from "./adapters/github/repository-source.js";
+import { SelftestAlertSource } from "./adapters/github/selftest-alert-source.js";
 import { createStores } from "./adapters/incident-stores.js";
 import { LogNotifier } from "./adapters/local/log-notifier.js";
 import { DEFAULT_RETRY as SLACK_RETRY, SlackNotifier } from "./adapters/slack/slack-notifier.js";
@@ -47,7 +48,7 @@ const noGitHub: AlertSource = {
   getAlert: () => Promise.reject(new ConfigError("GitHub is not configured (GITHUB_APP_ID or GITHUB_TOKEN)")),
   resolveAlert: () =>
     Promise.reject(new ConfigError("GitHub is not configured (GITHUB_APP_ID or GITHUB_TOKEN)")),
-  commitTime: async () => undefined,
+  leakOrigin: async () => ({ people: [] }),
 };
 
 /** SDK attempts per call: throttling and 5xx are retried with backoff before the playbook sees them. */
@@ -94,7 +95,11 @@ export function createPlaybookDeps(
           : { retryAfterBaseMs: overrides.githubRetryBaseMs }),
       })
     : undefined;
-  const alerts = github ? new GitHubAlertSource(github) : noGitHub;
+  // Always decorated: a selftest delivery is answered with the canary key and never reaches GitHub.
+  const alerts = new SelftestAlertSource(
+    github ? new GitHubAlertSource(github) : noGitHub,
+    config.selftestCanaryKeyId,
+  );
   const stores = createStores(config.store, region, AWS_MAX_ATTEMPTS, timeoutMs);
   const incidents = overrides.incidents ?? stores.incidents;
   const evidence = overrides.evidence ?? stores.evidence;

@@ -6,8 +6,15 @@
  * when the endpoint is an IP address, as the sandbox's 127.0.0.1 URL always is.
  * Streaming uploads arrive `aws-chunked` with a checksum trailer and are decoded here. Checksums the
  * SDK sends are not verified, and none are sent back, so the SDK has nothing to mis-validate.
+ *
+ * Object Lock retention (the evidence store's COMPLIANCE lock) is enforced per object as S3 does it:
+ * the lock headers need a checksum on the same PutObject, GetObjectRetention reads the lock back, and a
+ * version under retention cannot be deleted before its date. One simplification: the sandbox keeps
+ * one version per key, so where S3 (Object Lock buckets are versioned) would stack a new version or a
+ * delete marker on top of a locked one, the sandbox refuses the overwrite or the plain DELETE with
+ * AccessDenied. Either way the locked bytes survive; the bucket's own Object Lock setting is not modelled.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { fakeRequestId } from "../fake-ids.js";
 import type { FaultKind } from "../faults.js";
 import { SandboxError, type SandboxRequest, type SandboxResponse, type SandboxService } from "../service.js";
@@ -19,7 +26,9 @@ const XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/";
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const MAX_KEYS = 1000;
 /** Object requests may carry these query parameters without naming another operation. */
-const OBJECT_QUERY = /^(x-id|response-.+)$/;
+const OBJECT_QUERY = /^(x-id|versionId|response-.+)$/;
+/** S3's refusal of a change to a version under Object Lock retention. */
+const LOCKED_MESSAGE = "Access Denied because object protected by object lock.";
 
 /** An S3 error carries extra elements (Key, BucketName, Condition) beside Code and Message. */
 class S3Error extends SandboxError {
@@ -46,6 +55,7 @@ const IAM_ACTIONS: Record<string, string> = {
   PutObject: "s3:PutObject",
   GetObject: "s3:GetObject",
   HeadObject: "s3:GetObject",
+  GetObjectRetention: "s3:GetObjectRetention",
   DeleteObject: "s3:DeleteObject",
 };
 
@@ -63,6 +73,8 @@ export const s3Service: SandboxService = {
         return "ListObjectsV2";
       return "NotImplemented";
     }
+    if (query.includes("retention"))
+      return request.method === "GET" ? "GetObjectRetention" : "NotImplemented";
     if (query.some((name) => !OBJECT_QUERY.test(name))) return "NotImplemented";
     if (request.method === "PUT")
       return request.headers["x-amz-copy-source"] ? "NotImplemented" : "PutObject";
@@ -105,9 +117,10 @@ export const s3Service: SandboxService = {
       case "GetObject":
       case "HeadObject":
         return getObject(request, objects, key, operation === "GetObject");
+      case "GetObjectRetention":
+        return getObjectRetention(request, objects, key);
       default:
-        objects.delete(key);
-        return ok(204);
+        return deleteObject(request, objects, key);
     }
   },
 
@@ -184,6 +197,7 @@ function putObject(
   key: string,
 ): SandboxResponse {
   const body = uploadedBody(request);
+  const retention = requestedRetention(request);
   const existing = objects.get(key);
   const ifNoneMatch = header(request, "if-none-match");
   const ifMatch = header(request, "if-match");
@@ -222,6 +236,7 @@ function putObject(
       );
     }
   }
+  if (existing && isLocked(existing)) throw new S3Error(403, "AccessDenied", LOCKED_MESSAGE);
   const metadata: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) {
     if (name.startsWith("x-amz-meta-") && typeof value === "string")
@@ -233,9 +248,107 @@ function putObject(
     contentType: header(request, "content-type") ?? "binary/octet-stream",
     lastModified: new Date(),
     metadata,
+    versionId: randomBytes(24).toString("base64url"),
+    ...(retention ? { retention } : {}),
   };
   objects.set(key, stored);
-  return ok(200, { etag: stored.etag, "x-amz-server-side-encryption": "AES256" });
+  return ok(200, {
+    etag: stored.etag,
+    "x-amz-server-side-encryption": "AES256",
+    "x-amz-version-id": stored.versionId ?? "",
+  });
+}
+
+/**
+ * The Object Lock headers of a PutObject, validated as S3 does: both or neither, a known mode, a
+ * date in the future, and a checksum of the body on the same request (Content-MD5 or any
+ * x-amz-checksum-*, as a header or an aws-chunked trailer).
+ */
+function requestedRetention(request: SandboxRequest): StoredObject["retention"] {
+  const mode = header(request, "x-amz-object-lock-mode");
+  const until = header(request, "x-amz-object-lock-retain-until-date");
+  if (mode === undefined && until === undefined) return undefined;
+  if (mode === undefined || until === undefined) {
+    throw new S3Error(
+      400,
+      "InvalidArgument",
+      "x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied",
+    );
+  }
+  if (mode !== "GOVERNANCE" && mode !== "COMPLIANCE")
+    throw new S3Error(400, "InvalidArgument", "Unknown wormMode directive.");
+  const retainUntil = new Date(until);
+  if (Number.isNaN(retainUntil.getTime()))
+    throw new S3Error(400, "InvalidArgument", "The retain until date is not a valid date.");
+  if (retainUntil.getTime() <= Date.now())
+    throw new S3Error(400, "InvalidArgument", "The retain until date must be in the future!");
+  const checksummed =
+    header(request, "content-md5") !== undefined ||
+    Object.keys(request.headers).some((name) => /^x-amz-checksum-(?!type$)/.test(name)) ||
+    (header(request, "x-amz-trailer") ?? "").startsWith("x-amz-checksum-");
+  if (!checksummed) {
+    throw new S3Error(
+      400,
+      "InvalidRequest",
+      "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters",
+    );
+  }
+  return { mode, retainUntil };
+}
+
+/** Neither mode can be lifted here: the sandbox has no x-amz-bypass-governance-retention. */
+function isLocked(stored: StoredObject): boolean {
+  return stored.retention !== undefined && stored.retention.retainUntil.getTime() > Date.now();
+}
+
+function deleteObject(
+  request: SandboxRequest,
+  objects: Map<string, StoredObject>,
+  key: string,
+): SandboxResponse {
+  const stored = objects.get(key);
+  const versionId = request.url.searchParams.get("versionId");
+  if (stored && versionId !== null && versionId !== stored.versionId) {
+    throw new S3Error(404, "NoSuchVersion", "The specified version does not exist.", {
+      Key: key,
+      VersionId: versionId,
+    });
+  }
+  if (stored && isLocked(stored)) throw new S3Error(403, "AccessDenied", LOCKED_MESSAGE);
+  objects.delete(key);
+  return ok(204);
+}
+
+function getObjectRetention(
+  request: SandboxRequest,
+  objects: Map<string, StoredObject>,
+  key: string,
+): SandboxResponse {
+  const stored = objects.get(key);
+  if (!stored) throw new S3Error(404, "NoSuchKey", "The specified key does not exist.", { Key: key });
+  const versionId = request.url.searchParams.get("versionId");
+  if (versionId !== null && versionId !== stored.versionId) {
+    throw new S3Error(404, "NoSuchVersion", "The specified version does not exist.", {
+      Key: key,
+      VersionId: versionId,
+    });
+  }
+  if (!stored.retention) {
+    throw new S3Error(
+      404,
+      "NoSuchObjectLockConfiguration",
+      "The specified object does not have a ObjectLock configuration",
+    );
+  }
+  const body = xmlDocument("Retention", XMLNS, {
+    Mode: stored.retention.mode,
+    RetainUntilDate: stored.retention.retainUntil.toISOString(),
+  });
+  return {
+    status: 200,
+    headers: { ...requestHeaders(fakeRequestId()), "content-type": "application/xml" },
+    body,
+  };
 }
 
 /** The object's bytes: `aws-chunked` uploads (streams, checksum trailers) are de-chunked first. */
@@ -301,6 +414,11 @@ function getObject(
     "accept-ranges": "bytes",
     "x-amz-server-side-encryption": "AES256",
   };
+  if (stored.versionId) headers["x-amz-version-id"] = stored.versionId;
+  if (stored.retention) {
+    headers["x-amz-object-lock-mode"] = stored.retention.mode;
+    headers["x-amz-object-lock-retain-until-date"] = stored.retention.retainUntil.toISOString();
+  }
   for (const [name, value] of Object.entries(stored.metadata)) headers[`x-amz-meta-${name}`] = value;
   const ifNoneMatch = header(request, "if-none-match");
   if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, stored.etag)) {

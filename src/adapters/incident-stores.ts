@@ -4,7 +4,7 @@
  * The responder, the `report` command and the demo all build them here.
  */
 import { S3Client } from "@aws-sdk/client-s3";
-import type { Env, RespondConfig } from "../config.js";
+import { type Env, evidenceRetentionDays, type RespondConfig } from "../config.js";
 import type { EvidenceStore, IncidentStore } from "../ports.js";
 import { awsRequestHandler } from "./aws/request-handler.js";
 import { S3EvidenceStore } from "./aws/s3-evidence-store.js";
@@ -24,7 +24,7 @@ export interface Stores {
 /** INCIDENT_BUCKET, else INCIDENT_DIR, else `.leak-responder` (the CLI's local default). */
 export function storeFromEnv(env: Env): RespondConfig["store"] {
   const bucket = env.INCIDENT_BUCKET?.trim();
-  if (bucket) return { kind: "s3", bucket };
+  if (bucket) return { kind: "s3", bucket, evidenceRetentionDays: evidenceRetentionDays(env) };
   return { kind: "file", dir: env.INCIDENT_DIR?.trim() || DEFAULT_INCIDENT_DIR };
 }
 
@@ -38,7 +38,7 @@ export function createStores(
     const s3 = new S3Client({ region, maxAttempts, requestHandler: awsRequestHandler(callTimeoutMs) });
     return {
       incidents: new S3IncidentStore(s3, store.bucket),
-      evidence: new S3EvidenceStore(s3, store.bucket),
+      evidence: new S3EvidenceStore(s3, store.bucket, store),
       where: `s3://${store.bucket}`,
     };
   }

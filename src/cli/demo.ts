@@ -11,11 +11,17 @@ import { parseArgs } from "node:util";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { alertPayload, deliverWebhook } from "../../sandbox/github-webhook.js";
 import type { DemoWorldOptions } from "../../sandbox/scenario.js";
-import { maskAccessKeyId } from "../domain/access-key.js";
 import type { Incident } from "../domain/incident.js";
 import { MemoryLog } from "../logger.js";
 import { PLAN_PREFIX } from "../playbook/prevent.js";
 import { timeToContainMs } from "../playbook/timeline.js";
+import {
+  type KeptDemoIncident,
+  keepIncidentOfStack,
+  type LocalIncidentTarget,
+  localIncidentTarget,
+  printKeptIncident,
+} from "./keep-demo-incident.js";
 import { type LocalStack, type LocalStackOptions, startLocalStack } from "./local-stack.js";
 
 export interface DemoSummary {
@@ -53,6 +59,8 @@ export interface DemoSummary {
   reportFiles: string[];
   /** Every result written to disk for a person to open (report, plan, Slack messages, issue body). */
   artifacts: string[];
+  /** The incident as kept in the local store `leak-responder report` reads; null when not asked. */
+  localIncident: KeptDemoIncident | null;
   timeline: Array<{ step: string; outcome: string; atMs: number; detail: string }>;
 }
 
@@ -147,6 +155,8 @@ export interface DemoOptions {
   redeliveries?: number;
   /** Where the results (report, plan, Slack messages, issue) are written, one folder per incident. */
   reportDir?: string;
+  /** Also keep the incident in a local incident store, for `report` afterwards. */
+  keepIncident?: LocalIncidentTarget;
   port?: number;
   /** Tests plant their own secret in the alert and read every log line. */
   world?: DemoWorldOptions;
@@ -225,6 +235,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
       githubIssue: incident.githubIssue?.url ?? null,
       reportFiles: (incident.report ?? []).map((f) => `s3://${world.bucket}/${f.key}`),
       artifacts: await saveArtifacts(stack, incident, options.reportDir ?? DEFAULT_ARTIFACT_DIR),
+      localIncident:
+        options.keepIncident === undefined
+          ? null
+          : await keepIncidentOfStack(stack, incident.id, options.keepIncident),
       timeline: timelineOf(incident),
     };
   } finally {
@@ -245,9 +259,7 @@ function print(summary: DemoSummary): void {
   }
   console.log("");
   console.log(`Status:               ${summary.status}`);
-  console.log(
-    `Key:                  ${maskAccessKeyId(summary.accessKeyId)} of ${summary.user} in ${summary.account}`,
-  );
+  console.log(`Key:                  ${summary.accessKeyId} of ${summary.user} in ${summary.account}`);
   console.log(`Key status (IAM):     ${summary.keyStatus}`);
   console.log(`Minted session dead:  ${ok(summary.sessionsRevoked)}`);
   console.log(`GitHub alert closed:  ${ok(summary.alertResolved)}`);
@@ -269,6 +281,7 @@ function print(summary: DemoSummary): void {
     `Results on disk (${summary.artifacts.length} files; the audit report's .html opens in a browser):`,
   );
   for (const path of summary.artifacts) console.log(`  ${path}`);
+  printKeptIncident(summary.localIncident);
 }
 
 export const demoCommand = {
@@ -289,7 +302,8 @@ export const demoCommand = {
       );
       return 0;
     }
-    const summary = await runDemo({ reportDir: values.out });
+    // Read before the demo points this process at the sandbox (it clears INCIDENT_DIR).
+    const summary = await runDemo({ reportDir: values.out, keepIncident: localIncidentTarget(process.env) });
     if (values.json) console.log(JSON.stringify(summary, null, 2));
     else print(summary);
     return summary.status === "contained" ? 0 : 1;

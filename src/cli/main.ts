@@ -18,6 +18,7 @@ const commands: Record<string, () => Promise<Command>> = {
   plan: async () => (await import("./plan.js")).planCommand,
   analyze: async () => (await import("./analyze.js")).analyzeCommand,
   report: async () => (await import("./report.js")).reportCommand,
+  selftest: async () => (await import("./selftest.js")).selftestCommand,
 };
 
 function usage(): string {
@@ -31,6 +32,7 @@ function usage(): string {
     "  plan       plan a repository's move from static keys to OIDC (--repo OWNER/REPO [--workflows DIR])",
     "  analyze    judge a CloudTrail export: who used the key, from where, what they did (--events FILE)",
     "  report     an incident's audit report (INCIDENT_ID [--format md|html|json]) or a summary (--since 30d)",
+    "  selftest   after a deploy: a signed alert for the canary key, dry run first (--url URL [--live])",
     "",
     "Run `leak-responder <command> --help` for a command's options, `leak-responder --version` for the version.",
   ].join("\n");

@@ -31,7 +31,7 @@ derived from what the key did, the workflows rewritten (file and diff), and MIGR
   --region NAME     aws-region for workflows that name none (default: the events' main region)
   --user NAME       the IAM user whose keys the workflows use
   --leaked-at TIME  calls at or after this ISO time never become permissions
-  --default-branch NAME      offline only (default: main)
+  --default-branch NAME      offline only (default: main, and the plan says it was assumed)
   --environments A,B         offline only: the repository's environments
   --installation-id N        GitHub App mode: the installation that can read the repository
   --json            print the plan (without file contents) as JSON instead of the summary
@@ -148,6 +148,7 @@ export const planCommand = {
         owner,
         name,
         defaultBranch: values["default-branch"] ?? "main",
+        ...(values["default-branch"] === undefined ? { defaultBranchAssumed: true } : {}),
         environments: (values.environments ?? "")
           .split(",")
           .map((env) => env.trim())
@@ -155,7 +156,10 @@ export const planCommand = {
       };
     } else {
       const source = new GitHubRepositorySource(githubClients(loadGitHubAuthConfig(process.env)));
+      // On stderr, so a --json plan can be piped: reading a large repository's workflows takes a while.
+      console.error(`Reading ${repository}'s workflows from GitHub...`);
       const snapshot = await source.load(repository, installationId);
+      console.error(`Read ${snapshot.workflows.length} workflow file(s) of ${repository}`);
       repositoryInfo = snapshot.repository;
       workflows = snapshot.workflows;
       notes.push(...snapshot.skipped.map((file) => `skipped ${file.path}: ${file.reason}`));

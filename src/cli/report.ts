@@ -10,6 +10,7 @@ import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { createStores, storeFromEnv } from "../adapters/incident-stores.js";
 import { InvalidInputError } from "../domain/errors.js";
+import { isSelftestIncident } from "../domain/selftest.js";
 import { printable } from "../forensics/printable-text.js";
 import { IncidentNotFoundError, loadIncidents, loadReportInput } from "../report/load-report.js";
 import { buildReport } from "../report/report-model.js";
@@ -88,9 +89,14 @@ async function run(argv: string[]): Promise<number> {
     if (format === "html") throw new UsageError("the --since summary is md or json");
     if (values.store) throw new UsageError("--store is for one incident's report");
     const since = parseSince(values.since, now);
-    const incidents = await loadIncidents(stores.incidents);
+    const all = await loadIncidents(stores.incidents);
+    // `leak-responder selftest` contains the operator's canary on purpose: not a leak to count.
+    const incidents = all.filter((incident) => !isSelftestIncident(incident));
+    const selftests = all.length - incidents.length;
     // On stderr: where the numbers come from, without mixing into a summary piped elsewhere.
-    console.error(`Read ${incidents.length} incident(s) from ${stores.where}`);
+    console.error(
+      `Read ${all.length} incident(s) from ${stores.where}${selftests > 0 ? ` (${selftests} selftest(s) left out)` : ""}`,
+    );
     const summary = summarizeIncidents(incidents, since, now);
     const text = format === "json" ? `${JSON.stringify(summary, null, 2)}\n` : renderSummaryMarkdown(summary);
     await emit(text, values.out, "the summary");

@@ -7,19 +7,23 @@
 import { parseArgs } from "node:util";
 import { DEFAULT_INCIDENT_DIR } from "../adapters/incident-stores.js";
 import { loadRespondConfig } from "../config.js";
-import { isAccessKeyId, maskAccessKeyId } from "../domain/access-key.js";
+import { isAccessKeyId } from "../domain/access-key.js";
 import { InvalidInputError } from "../domain/errors.js";
 import type { Incident } from "../domain/incident.js";
 import { printable } from "../forensics/printable-text.js";
-import { createLogger } from "../logger.js";
 import { respondToKey } from "../playbook/respond.js";
 import { timeToContainMs } from "../playbook/timeline.js";
 import { createPlaybookDeps } from "../responder.js";
+import { requireAwsCredentials } from "./aws-credentials.js";
+import { terminalLog } from "./terminal-log.js";
 
 const HELP = `usage: leak-responder respond --key ACCESS_KEY_ID [--dry-run] [--json]
 
 Deactivates the key in whichever managed account owns it, revokes the sessions it minted, records
 an incident and notifies. Configuration comes from the environment (see the README).
+It acts with your AWS credentials (AWS_PROFILE after \`aws sso login\`, or AWS_ACCESS_KEY_ID and
+AWS_SECRET_ACCESS_KEY); a key in a member account needs a role there that you may assume
+(MEMBER_ROLE_NAME, MEMBER_ROLE_EXTERNAL_ID: see the README's CLI section).
   --key       the leaked access key id (AKIA...); never pass the secret
   --dry-run   say what would be done, change nothing
   --json      print the incident as JSON`;
@@ -29,8 +33,27 @@ function terminalText(text: string): string {
   return printable(text, 2_000);
 }
 
+/**
+ * A dry run's summary already says what would be done ("Dry run: would deactivate..."): a status
+ * word in capitals before it (FAILED, ESCALATED) would read as if something had happened.
+ */
+function headline(incident: Incident): string {
+  const summary = terminalText(incident.summary);
+  if (incident.mode !== "dry-run") return `${incident.status.toUpperCase()}: ${summary}`;
+  return summary.startsWith("Dry run") ? summary : `Dry run: ${summary}`;
+}
+
+/**
+ * Exit 1 when a person must act: the key is not contained, or a protected user's key is live. A dry
+ * run changes nothing by design, so only a dry run that could not tell what it would do fails.
+ */
+function exitCodeFor(incident: Incident): number {
+  if (incident.mode === "dry-run") return incident.status === "failed" ? 1 : 0;
+  return incident.status === "failed" || incident.status === "escalated" ? 1 : 0;
+}
+
 export function printIncident(incident: Incident): void {
-  console.log(`${incident.status.toUpperCase()}: ${terminalText(incident.summary)}`);
+  console.log(headline(incident));
   for (const entry of incident.timeline) {
     const duration = entry.durationMs === undefined ? "" : ` (${entry.durationMs} ms)`;
     console.log(
@@ -69,12 +92,14 @@ export const respondCommand = {
     if (values["dry-run"]) env.RESPONDER_MODE = "dry-run";
     if (!env.INCIDENT_BUCKET && !env.INCIDENT_DIR) env.INCIDENT_DIR = DEFAULT_INCIDENT_DIR;
     const config = loadRespondConfig(env, { github: "optional" });
-    const log = createLogger("respond-cli");
+    await requireAwsCredentials(env);
+    // stdout holds the result alone (the incident's JSON with --json); progress and the log go to stderr.
+    const log = terminalLog("respond", { level: env.LOG_LEVEL });
     const deps = createPlaybookDeps(config, log, env);
-    if (!values.json) console.log(`Responding to ${maskAccessKeyId(key)} (${config.mode})...`);
+    console.error(`Responding to ${key} (${config.mode})...`);
     const { incident } = await respondToKey(key, deps, { requestedBy: process.env.USER ?? "the CLI" });
     if (values.json) console.log(JSON.stringify(incident, null, 2));
     else printIncident(incident);
-    return incident.status === "failed" || incident.status === "escalated" ? 1 : 0;
+    return exitCodeFor(incident);
   },
 };

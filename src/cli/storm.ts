@@ -11,6 +11,7 @@ import { alertPayload, deliverWebhook } from "../../sandbox/github-webhook.js";
 import { SLACK_POSTING_LIMIT } from "../../sandbox/state.js";
 import { type StormAlert, type StormOptions, type StormWorld, seedStorm } from "../../sandbox/storm.js";
 import { incidentIdFor } from "../domain/alert-job.js";
+import { InvalidInputError } from "../domain/errors.js";
 import type { Incident } from "../domain/incident.js";
 import { type Log, MemoryLog } from "../logger.js";
 import { entryOf } from "../playbook/timeline.js";
@@ -30,6 +31,10 @@ export interface StormRunOptions extends StormOptions {
   log?: Log;
   /** Called with the running stack once the storm is seeded, before any delivery (tests inspect). */
   onStart?: (stack: LocalStack, storm: StormWorld) => void;
+  /** Progress for a person watching a long run: a line now and then (the CLI writes them to stderr). */
+  onProgress?: (line: string) => void;
+  /** How often onProgress hears how far the storm is (default 2 s). */
+  progressEveryMs?: number;
 }
 
 export interface StormReport {
@@ -88,6 +93,7 @@ export async function runStorm(options: StormRunOptions = {}): Promise<StormRepo
   const alertCount = options.alerts ?? 500;
   let storm: StormWorld | undefined;
   const botToken = `storm-bot-${randomBytes(12).toString("hex")}`;
+  let ticker: NodeJS.Timeout | undefined;
   const stack = await startLocalStack({
     log,
     concurrency: options.concurrency ?? alertCount * (options.maxDeliveries ?? 3),
@@ -123,6 +129,20 @@ export async function runStorm(options: StormRunOptions = {}): Promise<StormRepo
     const started = Date.now();
     const spreadMs = options.spreadMs ?? 10_000;
     let refused = 0;
+    let sent = 0;
+    const progress = options.onProgress;
+    progress?.(
+      `storm: ${storm.alerts.length} alerts in ${storm.accountIds.length} accounts, ${deliveries.length} deliveries over ${spreadMs / 1000} s`,
+    );
+    ticker = progress
+      ? setInterval(
+          () =>
+            progress(
+              `storm: ${sent}/${deliveries.length} deliveries sent, ${stack.results.length} jobs handled`,
+            ),
+          options.progressEveryMs ?? 2_000,
+        )
+      : undefined;
     await Promise.all(
       deliveries.map(async (delivery, i) => {
         const due = started + (spreadMs * i) / deliveries.length;
@@ -131,21 +151,25 @@ export async function runStorm(options: StormRunOptions = {}): Promise<StormRepo
         const repo = sandbox.state.repo(delivery.alert.repository);
         if (!repo) throw new Error(`no repository ${delivery.alert.repository}`);
         const id = incidentIdFor(delivery.alert.repository, delivery.alert.number);
-        const sent = await deliverWebhook(
+        const answer = await deliverWebhook(
           server.webhookUrl,
           world.webhookSecret,
           "secret_scanning_alert",
           alertPayload(repo, delivery.alert.number, delivery.action),
           randomUUID(),
         );
-        if (sent.status !== 202) refused += 1;
-        firstSent.set(id, Math.min(firstSent.get(id) ?? sent.sentAt, sent.sentAt));
+        if (answer.status !== 202) refused += 1;
+        firstSent.set(id, Math.min(firstSent.get(id) ?? answer.sentAt, answer.sentAt));
+        sent += 1;
       }),
     );
     await server.queue.drain();
     const wallMs = Date.now() - started;
+    clearInterval(ticker);
+    progress?.(`storm: queue drained after ${wallMs} ms (${stack.results.length} jobs handled)`);
     return measure(stack, storm, { deliveries: deliveries.length, refused, firstSent, wallMs });
   } finally {
+    clearInterval(ticker);
     await stack.close();
   }
 }
@@ -296,10 +320,11 @@ export const stormCommand = {
     const alerts = Number(values.alerts);
     const accounts = Number(values.accounts);
     if (!Number.isInteger(alerts) || alerts < 1 || alerts > 5_000)
-      throw new RangeError("--alerts must be a whole number from 1 to 5000");
+      throw new InvalidInputError("--alerts must be a whole number from 1 to 5000");
     if (!Number.isInteger(accounts) || accounts < 2 || accounts > 50)
-      throw new RangeError("--accounts must be a whole number from 2 to 50");
-    const report = await runStorm({ alerts, accounts });
+      throw new InvalidInputError("--accounts must be a whole number from 2 to 50");
+    // Progress on stderr: a storm runs for a while, and stdout stays the report alone (--json).
+    const report = await runStorm({ alerts, accounts, onProgress: (line) => console.error(line) });
     if (values.json) console.log(JSON.stringify(report, null, 2));
     else
       for (const [name, value] of Object.entries(report))

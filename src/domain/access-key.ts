@@ -27,12 +27,6 @@ export function keyKind(accessKeyId: string): "long-term" | "temporary" {
   return accessKeyId.startsWith("ASIA") ? "temporary" : "long-term";
 }
 
-/** `AKIA************WXYZ`: enough for a person to match it, not enough to be the identifier. */
-export function maskAccessKeyId(accessKeyId: string): string {
-  if (accessKeyId.length <= 8) return "****";
-  return `${accessKeyId.slice(0, 4)}${"*".repeat(accessKeyId.length - 8)}${accessKeyId.slice(-4)}`;
-}
-
 /**
  * design.md (Never): at most a short SHA-256 fingerprint of a secret is kept. Twelve hex characters
  * let a responder tell two secrets apart without giving anything usable away.

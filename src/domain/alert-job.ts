@@ -10,6 +10,10 @@ import { InvalidInputError } from "./errors.js";
 export const REPOSITORY_FULL_NAME =
   /^(?=[A-Za-z0-9_-]{1,39}\/)[A-Za-z0-9-]+(?:_[A-Za-z0-9-]+)*\/[A-Za-z0-9._-]{1,100}$/;
 
+/** GitHub's repository visibilities (`repository.visibility` in webhook payloads). */
+export const REPOSITORY_VISIBILITIES = ["public", "private", "internal"] as const;
+export type RepositoryVisibility = (typeof REPOSITORY_VISIBILITIES)[number];
+
 /**
  * What the intake puts on the queue for one alert delivery: identifiers only, never anything secret
  * (the webhook carries no secret anyway: facts.md). The respond function re-validates it.
@@ -24,6 +28,8 @@ export const AlertJobSchema = z.object({
   secretType: z.string().min(1).max(100),
   receivedAt: z.iso.datetime(),
   installationId: z.number().int().positive().optional(),
+  /** Absent when the delivery did not say: treated as public (what goes into the issue is a public page). */
+  repositoryVisibility: z.enum(REPOSITORY_VISIBILITIES).optional(),
 });
 
 export type AlertJob = z.infer<typeof AlertJobSchema>;
@@ -45,12 +51,19 @@ export function manualIncidentId(accessKeyId: string): string {
 
 /** A queued message body, validated: a malformed one fails loudly (and ends in the DLQ). */
 export function parseAlertJob(body: string): AlertJob {
-  let raw: unknown;
+  return alertJobFrom(parseQueuedJson(body));
+}
+
+/** The queue's message body as JSON (every message on it is JSON: an alert job or an AWS Health event). */
+export function parseQueuedJson(body: string): unknown {
   try {
-    raw = JSON.parse(body);
+    return JSON.parse(body);
   } catch {
     throw new InvalidInputError("Queued message is not JSON");
   }
+}
+
+export function alertJobFrom(raw: unknown): AlertJob {
   const parsed = AlertJobSchema.safeParse(raw);
   if (!parsed.success) {
     const where = parsed.error.issues.map((issue) => issue.path.join(".") || "(root)").join(", ");

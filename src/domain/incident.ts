@@ -2,6 +2,7 @@
  * The incident record: what happened to one leaked key, step by step, with times. It is the system's
  * memory between retries (design.md: created once with a conditional write, updated with If-Match).
  */
+import type { RepositoryVisibility } from "./alert-job.js";
 
 export type IncidentStatus =
   | "contained"
@@ -31,6 +32,8 @@ export type StepName =
   | "planned"
   | "issue-opened"
   | "report-written"
+  | "report-attached"
+  | "followed-through"
   | "followed-up";
 
 export type StepOutcome = "done" | "skipped" | "failed" | "would-do";
@@ -52,10 +55,23 @@ export interface KeyLocation {
   lastUsed?: { date?: string; service?: string; region?: string };
 }
 
+/**
+ * Who put the key where it was found, as GitHub records it: a commit's author and committer, or the
+ * author of the comment, issue or pull request. Never shown in a public repository's issue.
+ */
+export interface LeakPerson {
+  role: "author" | "committer";
+  /** The GitHub account, when GitHub matched one. */
+  login?: string;
+  /** The name in the commit (git's, chosen by whoever committed). */
+  name?: string;
+}
+
 export interface Incident {
   id: string;
   version: 1;
-  source: "github-alert" | "manual";
+  /** What started it: a GitHub alert, a person (`respond --key`), or AWS Health's exposure notice. */
+  source: "github-alert" | "manual" | "aws-health";
   status: IncidentStatus;
   /** Why the status is what it is, in one sentence a tired person understands. */
   summary: string;
@@ -74,6 +90,11 @@ export interface Incident {
   alertResolvedBefore?: string;
   /** The GitHub App installation that delivered the alert (to reach the repository again). */
   installationId?: number;
+  /**
+   * The repository's visibility from the webhook; absent when unknown (a manual run, AWS Health, an
+   * older job). Anything but private or internal gets the public issue: no account, address or name.
+   */
+  repositoryVisibility?: RepositoryVisibility;
   /** Where the key was found: the alert's first location. */
   leakLocation?: {
     /** GitHub's location type: commit, wiki_commit, issue_comment, pull_request_body... */
@@ -83,6 +104,13 @@ export interface Incident {
     commitSha?: string;
     /** A page a person can open, never an API URL. */
     url?: string;
+    /**
+     * The API path of the comment, issue or pull request holding the key (`/repos/o/r/issues/comments/1`),
+     * read after containment for its author. Never shown.
+     */
+    apiPath?: string;
+    /** Recorded after containment (an empty list: looked up, GitHub named nobody). */
+    people?: LeakPerson[];
   };
   deliveryIds: string[];
   mode: "enforce" | "dry-run";
@@ -101,6 +129,8 @@ export interface Incident {
   forensics?: ForensicsSummary;
   /** Step 7: the OIDC migration plan, in brief; its files are stored beside the evidence. */
   plan?: PlanSummary;
+  /** The last daily follow-through check, once contained. */
+  followThrough?: FollowThroughCheck;
   /** The issue opened in the affected repository. */
   githubIssue?: { number: number; url: string };
   /** The audit report's files. */
@@ -154,6 +184,21 @@ export interface ForensicsSummary {
     pending: Array<{ accessKeyId: string; region: string; nextToken?: string }>;
     seenKeys: string[];
   };
+}
+
+/** The last daily follow-through check (src/playbook/follow-through.ts). */
+export interface FollowThroughCheck {
+  checkedAt: string;
+  keyStatus: "Active" | "Inactive" | "missing";
+  /** IAM's last use of the key, when it is after containment (it should never be). */
+  usedAfterContainment?: string;
+  /** Steps in the repository's workflows that still use static AWS keys (absent: not checked). */
+  staticUsesLeft?: number;
+  daysSinceContainment: number;
+  /** Migration verified and the key unused long enough: a person may delete it. */
+  proposal?: "delete-key";
+  /** Why a part could not be checked. */
+  problem?: string;
 }
 
 export interface PlanSummary {

@@ -63,6 +63,8 @@ const FACTS_RECON = "facts.md (AWS: CloudTrail: recon after a leak)";
 const FACTS_PERSISTENCE = "facts.md (AWS: CloudTrail: persistence after a leak)";
 const FACTS_IMPACT = "facts.md (AWS: CloudTrail: impact after a leak)";
 const QUARANTINE = "denied by AWSCompromisedKeyQuarantineV2/V3 (AWS managed policy reference)";
+/** November 2026: the actions of its document the reference shows in full (the rest is not cited). */
+const QUARANTINE_V4 = "denied by AWSCompromisedKeyQuarantineV4 (AWS managed policy reference, November 2026)";
 const RHINO = "Rhino Security Labs, AWS IAM privilege escalation methods";
 const DATADOG_TRAIL = "Datadog Security Labs, Following attackers' trail in AWS (common enumeration calls)";
 const LLMJACKING = "Sysdig TRT, LLMjacking (2024)";
@@ -684,13 +686,14 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
         MITRE_CREATE_INSTANCE,
         stratus("aws.execution.ec2-launch-unusual-instances"),
         QUARANTINE,
+        QUARANTINE_V4,
       ),
       { detail: instancesDetail },
     ),
     RequestSpotInstances: impact(
       "high",
       "request spot instances",
-      cite(FACTS_IMPACT, MITRE_COMPUTE, QUARANTINE),
+      cite(FACTS_IMPACT, MITRE_COMPUTE, QUARANTINE, QUARANTINE_V4),
       {
         detail: instancesDetail,
       },
@@ -701,9 +704,19 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     CreateFleet: impact("high", "create an EC2 fleet", cite(MITRE_COMPUTE), {
       detail: (e) => `in ${e.awsRegion}`,
     }),
-    StartInstances: impact("medium", "start stopped instances", cite(MITRE_COMPUTE, QUARANTINE), {
-      detail: (e) => `in ${e.awsRegion}`,
-    }),
+    StartInstances: impact(
+      "medium",
+      "start stopped instances",
+      cite(MITRE_COMPUTE, QUARANTINE, QUARANTINE_V4),
+      { detail: (e) => `in ${e.awsRegion}` },
+    ),
+    // A long-term bill in one call: reserved capacity cannot be cancelled.
+    PurchaseReservedInstancesOffering: impact(
+      "critical",
+      "buy reserved EC2 capacity (a bill that cannot be cancelled)",
+      cite(MITRE_COMPUTE, QUARANTINE_V4),
+      { detail: (e) => `in ${e.awsRegion}` },
+    ),
     ModifySnapshotAttribute: exfiltration(
       "high",
       "share an EBS snapshot",
@@ -1070,7 +1083,7 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     LookupEvents: recon(
       "medium",
       "read the account's CloudTrail history",
-      cite(MITRE_LOGS_DISCOVERY, QUARANTINE),
+      cite(MITRE_LOGS_DISCOVERY, QUARANTINE, QUARANTINE_V4),
     ),
     StopLogging: evasion(
       "critical",

@@ -169,6 +169,7 @@ export async function handleWebhook(request: WebhookRequest, deps: IntakeDeps): 
     secretType: alert.secretType,
     receivedAt: deps.clock.now().toISOString(),
     ...(alert.installationId === undefined ? {} : { installationId: alert.installationId }),
+    ...(alert.repositoryVisibility === undefined ? {} : { repositoryVisibility: alert.repositoryVisibility }),
   };
   // The webhook schema already enforces the job's rules; this keeps the two from drifting apart silently.
   const job = AlertJobSchema.safeParse(candidate);

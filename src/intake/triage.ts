@@ -4,6 +4,7 @@
  * `reopened`, `publicly_leaked`, or `validated` while the key is live, for an AWS secret type.
  * Everything else is acknowledged and ignored, with a reason a person can read in GitHub's delivery log.
  */
+import { REPOSITORY_VISIBILITIES, type RepositoryVisibility } from "../domain/alert-job.js";
 import {
   describeIssues,
   isJsonObject,
@@ -25,6 +26,7 @@ export interface AlertToQueue {
   action: string;
   secretType: string;
   installationId?: number;
+  repositoryVisibility?: RepositoryVisibility;
 }
 
 export type TriageDecision =
@@ -69,8 +71,24 @@ export function triage(event: string, payload: unknown, awsSecretTypes: Readonly
       action,
       secretType: alert.secret_type,
       ...(installation ? { installationId: installation.id } : {}),
+      ...withVisibility(repository),
     },
   };
+}
+
+/**
+ * `visibility` names internal repositories too; older payloads carry only `private` (an internal
+ * repository is `private: true`, so `false` is public). Neither: unknown, left out.
+ */
+function withVisibility(repository: {
+  private?: boolean | null | undefined;
+  visibility?: string | null | undefined;
+}): { repositoryVisibility?: RepositoryVisibility } {
+  const named = REPOSITORY_VISIBILITIES.find((known) => known === repository.visibility);
+  if (named) return { repositoryVisibility: named };
+  if (repository.visibility == null && typeof repository.private === "boolean")
+    return { repositoryVisibility: repository.private ? "private" : "public" };
+  return {};
 }
 
 /** Reasons echo payload strings back to GitHub and into logs: keep them short and printable. */

@@ -39,6 +39,10 @@ export const SecretScanningAlertDeliverySchema = z.object({
   }),
   repository: z.object({
     full_name: z.string().regex(REPOSITORY_FULL_NAME, "is not an owner/name repository name"),
+    // Whether the issue opened in the repository is a public page. Neither is refused for its value:
+    // a visibility GitHub adds later is read as unknown, which is treated as public.
+    private: z.boolean().nullish().catch(undefined),
+    visibility: z.string().max(40).nullish().catch(undefined),
   }),
   // Present when the delivery comes from a GitHub App installation: the respond step reads the
   // alert through that installation.

@@ -4,11 +4,11 @@
  * the user's keys after a week green, delete the user a week later: design.md never deletes
  * anything automatically), and the smoke-test workflow that proves each role.
  */
-import { maskAccessKeyId } from "../domain/access-key.js";
 import type { SetAsideCall } from "./observed-calls.js";
+import { stsAudience } from "./partitions.js";
 import type { PlanFinding, PlannedRole, PlannedWorkflow } from "./plan.js";
 import { CONFIGURE_AWS_CREDENTIALS } from "./rewrite-workflow.js";
-import { shellQuote } from "./shell-words.js";
+import { oneLine, shellQuote } from "./shell-words.js";
 import type { PlanRepository } from "./sub-claims.js";
 import type { ScannedWorkflow } from "./workflow-scan.js";
 
@@ -140,7 +140,7 @@ export function migrationGuide(input: {
   out.push("## Where things stand", "");
   if (input.accessKeyId) {
     out.push(
-      `- The leaked key ${code(maskAccessKeyId(input.accessKeyId))} of IAM user ${code(user)} is deactivated. Workflows that used it fail until they are switched (step 3): switch the deploying ones first.`,
+      `- The leaked key ${code(input.accessKeyId)} of IAM user ${code(user)} is deactivated. Workflows that used it fail until they are switched (step 3): switch the deploying ones first.`,
     );
   }
   for (const location of input.leakLocations ?? []) {
@@ -175,7 +175,7 @@ export function migrationGuide(input: {
       `Trusted for ${role.description}; assumed by ${role.jobs.map((job) => code(job)).join(", ")}.`,
       "",
     );
-    out.push("Trusted `sub` values (with `aud` = `sts.amazonaws.com`):", "");
+    out.push(`Trusted \`sub\` values (with \`aud\` = \`${stsAudience(role.partition)}\`):`, "");
     for (const sub of role.subs)
       out.push(`- ${code(sub.value)}${sub.match === "StringLike" ? " (pattern)" : ""}`);
     if (role.startingPoint) {
@@ -256,12 +256,33 @@ export function migrationGuide(input: {
     `aws iam list-access-keys --user-name ${userWord}`,
     `aws iam update-access-key --user-name ${userWord} --access-key-id KEY_ID --status Inactive   # each remaining key`,
   );
+  // A called workflow's `secrets.x` is what its caller passes, not a repository secret.
+  const declared = new Set(
+    findings
+      .filter((finding) => finding.kind === "aws-declared-secret")
+      .map((finding) => `${finding.path}|${finding.name.toUpperCase()}`),
+  );
   const secrets = [
     ...new Set(
-      findings.filter((finding) => finding.cloud === "aws").flatMap((finding) => finding.secretNames),
+      findings
+        .filter((finding) => finding.cloud === "aws")
+        .flatMap((finding) =>
+          finding.secretNames.filter((name) => !declared.has(`${finding.path}|${name.toUpperCase()}`)),
+        ),
     ),
   ];
+  // A secret is deleted only when nothing reads it any more: a use the rewrite left keeps it.
+  const stillRead = new Map<string, PlanFinding[]>();
   for (const name of secrets) {
+    const left = findings.filter(
+      (finding) =>
+        !finding.resolved && finding.secretNames.some((used) => used.toUpperCase() === name.toUpperCase()),
+    );
+    if (left.length > 0) {
+      stillRead.set(name, left);
+      out.push(`# not yet: ${oneLine(name)} is still read by the uses listed below this block`);
+      continue;
+    }
     out.push(`gh secret delete ${shellQuote(name)} --repo ${repoWord}`);
     // A job with an environment may read an environment secret of the same name.
     const jobs = findings
@@ -277,6 +298,17 @@ export function migrationGuide(input: {
     }
   }
   out.push("```", "");
+  for (const [name, left] of stillRead) {
+    out.push(
+      `Keep the secret ${code(name)}: it is still read where the rewrite could not change it. Move these uses to the role's credentials first, then delete it:`,
+      "",
+    );
+    for (const finding of left)
+      out.push(
+        `- ${basename(finding.path)}:${finding.line}${finding.job ? ` (job ${finding.job})` : ""}: ${code(finding.name)}`,
+      );
+    out.push("");
+  }
   if (input.hasAzure || input.hasGcp) {
     out.push(
       "Azure and Google Cloud: the last lines of their setup scripts remove the client secret and the key.",
@@ -321,6 +353,7 @@ export function smokeTestWorkflow(roles: PlannedRole[], region: string): string 
   ];
   for (const role of roles) {
     const id = `assume-${role.slug}`.replace(/[^A-Za-z0-9_-]/g, "-");
+    const audience = stsAudience(role.partition);
     lines.push(
       `  ${id}:`,
       "    runs-on: ubuntu-latest",
@@ -330,13 +363,14 @@ export function smokeTestWorkflow(roles: PlannedRole[], region: string): string 
       "    steps:",
       "      - name: Show the sub claim this job presents",
       "        run: |",
-      '          token="$(curl -sSf -H "Authorization: bearer $ACTIONS_ID_TOKEN_REQUEST_TOKEN" "$ACTIONS_ID_TOKEN_REQUEST_URL&audience=sts.amazonaws.com" | jq -r .value)"',
+      `          token="$(curl -sSf -H "Authorization: bearer $ACTIONS_ID_TOKEN_REQUEST_TOKEN" "$ACTIONS_ID_TOKEN_REQUEST_URL&audience=${audience}" | jq -r .value)"`,
       `          node -e 'console.log(JSON.parse(Buffer.from(process.argv[1].split(".")[1], "base64url")).sub)' "$token"`,
       `      - uses: ${CONFIGURE_AWS_CREDENTIALS}`,
       "        with:",
       `          role-to-assume: ${role.arn}`,
       `          role-session-name: oidc-smoke-\${{ github.run_id }}`,
-      `          aws-region: ${region}`,
+      `          aws-region: ${role.partition === "aws" ? region : role.region}`,
+      ...(role.partition === "aws-cn" ? [`          audience: ${audience}`] : []),
       "      - run: aws sts get-caller-identity",
     );
   }

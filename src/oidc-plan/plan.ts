@@ -11,6 +11,7 @@ import { type ActionCatalogue, loadActionCatalogue } from "./action-catalogue.js
 import { azureSetupScript, gcpSetupScript } from "./federated.js";
 import { migrationGuide, planSummary, smokeTestWorkflow, TEST_BRANCH } from "./migration-guide.js";
 import { callsFromAnalysis, type ObservedCalls, observeCalls } from "./observed-calls.js";
+import { inPartition, jobRegion, type Partition, partitionOf } from "./partitions.js";
 import { contextWords, permissionsPolicy, scopeCalls } from "./permissions-policy.js";
 import {
   createProviderScript,
@@ -32,6 +33,9 @@ import { type PolicyDocument, trustPolicy } from "./trust-policy.js";
 import { inferJobCalls } from "./workflow-commands.js";
 import { redactCredentials, workflowDiff } from "./workflow-diff.js";
 import {
+  isAwsKeySecretName,
+  type KeyPart,
+  type KeySecrets,
   type ScannedJob,
   type ScannedWorkflow,
   type StaticCredentialFinding,
@@ -40,6 +44,7 @@ import {
 import type { WorkflowFile } from "./workflow-yaml.js";
 
 export type { ActionCatalogue } from "./action-catalogue.js";
+export type { Partition } from "./partitions.js";
 export type { DeploymentContext, PlanRepository, SubValue } from "./sub-claims.js";
 export type { PolicyDocument } from "./trust-policy.js";
 export type { StaticCredentialFinding } from "./workflow-scan.js";
@@ -78,6 +83,10 @@ export interface PlanFile {
 export interface PlannedRole {
   name: string;
   arn: string;
+  /** China and GovCloud regions live in their own partitions (and accounts): partitions.ts. */
+  partition: Partition;
+  /** The region its jobs work in, for the smoke test. */
+  region: string;
   /** Directory under roles/ and the role's short name. */
   slug: string;
   context: DeploymentContext;
@@ -140,6 +149,10 @@ function patternWord(pattern: string): string {
 
 function contextSlug(context: DeploymentContext): string {
   if (context.kind === "environment") return iamName(`env-${context.name}`).toLowerCase();
+  if (context.pullRequests) {
+    const refs = contextSlug({ kind: "refs", refs: context.refs });
+    return context.refs.length === 0 ? "pull-requests" : `${refs.slice(0, 32)}-and-prs`;
+  }
   const [only] = context.refs;
   if (context.refs.length === 1 && only) {
     return iamName(
@@ -155,7 +168,8 @@ function contextSlug(context: DeploymentContext): string {
 
 function describeContext(context: DeploymentContext): string {
   if (context.kind === "environment") return `environment ${context.name}`;
-  return context.refs.map((ref) => `${ref.type} ${ref.pattern}`).join(", ");
+  const refs = context.refs.map((ref) => `${ref.type} ${ref.pattern}`);
+  return [...refs, ...(context.pullRequests ? ["pull requests"] : [])].join(", ");
 }
 
 /** IAM role names are at most 64 characters: long ones keep a hash so two never collide. */
@@ -177,6 +191,8 @@ interface JobKey {
 
 interface RoleDraft {
   context: DeploymentContext;
+  partition: Partition;
+  region: string;
   slug: string;
   jobs: JobKey[];
   events: Set<string>;
@@ -187,7 +203,7 @@ export function actionsToLookUp(input: PlanInput): string[] {
   const names = new Set<string>();
   const observed = observedFor(input);
   for (const call of observed.calls) names.add(`${call.service}:${call.action}`);
-  const scans = input.workflows.slice(0, MAX_WORKFLOWS).map(scanWorkflow);
+  const scans = input.workflows.slice(0, MAX_WORKFLOWS).map((file) => scanWorkflow(file));
   for (const workflow of scans) {
     for (const job of workflow.jobs) {
       for (const call of inferJobCalls(workflow, job, { region: input.region ?? "us-east-1" })) {
@@ -224,7 +240,7 @@ export function buildMigrationPlan(input: PlanInput, catalogue: ActionCatalogue)
     warnings.push(`${input.workflows.length} workflow files: only the first ${MAX_WORKFLOWS} were read`);
   }
   const files = input.workflows.slice(0, MAX_WORKFLOWS);
-  const scans = files.map(scanWorkflow);
+  const { scans, keySecrets } = scanByUse(files);
   for (const scan of scans) if (scan.error) warnings.push(scan.error);
   const allFindings = scans.flatMap((scan) => scan.findings);
   const refused = scans.filter((scan) => scan.error);
@@ -264,15 +280,38 @@ export function buildMigrationPlan(input: PlanInput, catalogue: ActionCatalogue)
       `the AWS account is unknown: replace ${ACCOUNT_PLACEHOLDER} in the files (or pass --account)`,
     );
   }
+  if (repo.defaultBranchAssumed) {
+    warnings.push(
+      `the default branch was assumed to be ${repo.defaultBranch} (offline plan): scheduled, dispatched and similar jobs are trusted on it. If the repository's default branch is another, re-run with --default-branch NAME`,
+    );
+  }
   if (!input.region && !observed.mainRegion) {
     warnings.push("no region known: workflows that name none get aws-region us-east-1: check it");
   }
+
+  // A key lives in one partition: a job that names no region works where its key's other jobs do.
+  const keyRegions = new Map<string, string>();
+  for (const workflow of scans) {
+    for (const job of workflow.jobs) {
+      const named = jobRegion(workflow, job);
+      if (named === undefined) continue;
+      for (const name of secretsOfJob(workflow, job.id))
+        if (!keyRegions.has(name)) keyRegions.set(name, named);
+    }
+  }
+  /** Regions taken from the key, by `path#job`: the rewrite has nothing else to go on. */
+  const regionsFromKeys = new Map<string, string>();
 
   // Which jobs get which role.
   const drafts = new Map<string, RoleDraft>();
   const jobRoleKeys = new Map<string, { keys: string[]; expression?: string }>();
   const cloudJobs = { azure: [] as JobKey[], gcp: [] as JobKey[] };
   const notes: string[] = [];
+  /** Jobs whose keys stay because no role can trust what they present, by workflow path. */
+  const keptJobs = new Map<string, Set<string>>();
+  const keptReasons: string[] = [];
+  const keep = (path: string, jobId: string) =>
+    keptJobs.set(path, (keptJobs.get(path) ?? new Set()).add(jobId));
   for (const workflow of scans) {
     for (const job of workflow.jobs) {
       if (job.clouds.length === 0) continue;
@@ -281,12 +320,30 @@ export function buildMigrationPlan(input: PlanInput, catalogue: ActionCatalogue)
       if (job.clouds.includes("azure")) cloudJobs.azure.push({ workflow, job });
       if (job.clouds.includes("gcp")) cloudJobs.gcp.push({ workflow, job });
       if (!job.clouds.includes("aws") || job.steps.length === 0) continue;
+      if (result.keepKeys) {
+        keep(workflow.path, job.id);
+        keptReasons.push(result.keepKeys);
+        continue;
+      }
       const keys: string[] = [];
+      // A role lives in one partition: jobs in China or GovCloud get their own.
+      const fromKey = secretsOfJob(workflow, job.id)
+        .map((name) => keyRegions.get(name))
+        .find((candidate) => candidate !== undefined);
+      const jobWorksIn = jobRegion(workflow, job) ?? fromKey ?? region;
+      if (jobRegion(workflow, job) === undefined && fromKey !== undefined)
+        regionsFromKeys.set(`${workflow.path}#${job.id}`, fromKey);
+      const partition = partitionOf(jobWorksIn);
       for (const context of result.contexts) {
-        const key = contextKey(context);
+        const key = partition === "aws" ? contextKey(context) : `${partition}|${contextKey(context)}`;
         const draft = drafts.get(key) ?? {
           context,
-          slug: contextSlug(context),
+          partition,
+          region: jobWorksIn,
+          slug:
+            partition === "aws"
+              ? contextSlug(context)
+              : `${contextSlug(context)}-${partitionSuffix(partition)}`,
           jobs: [],
           events: new Set<string>(),
         };
@@ -315,6 +372,15 @@ export function buildMigrationPlan(input: PlanInput, catalogue: ActionCatalogue)
       }
     }
   }
+  // A local caller keeps passing the keys to a called workflow that keeps them.
+  for (const workflow of scans) {
+    for (const job of workflow.jobs) {
+      const called = job.reusable?.localPath;
+      if (called && keptJobs.has(called)) keep(workflow.path, job.id);
+    }
+  }
+  // First, so they lead the summary too: these jobs still hold a static key after the migration.
+  warnings.unshift(...new Set(keptReasons));
   warnings.push(...new Set(notes));
 
   // Subs and trust per role.
@@ -340,20 +406,26 @@ export function buildMigrationPlan(input: PlanInput, catalogue: ActionCatalogue)
     const own = wordsOf(draft.context);
     const scoped = scopeCalls(observed.calls, own, allWords);
     const inferred = draft.jobs.flatMap(({ workflow, job }) =>
-      inferJobCalls(workflow, job, { region, ...(accountId === ACCOUNT_PLACEHOLDER ? {} : { accountId }) }),
+      inferJobCalls(workflow, job, {
+        region: draft.region,
+        ...(accountId === ACCOUNT_PLACEHOLDER ? {} : { accountId }),
+      }),
     );
     const permissions = permissionsPolicy({ observed: scoped.calls, inferred, catalogue, evidence });
+    const { partition } = draft;
     warnings.push(...permissions.notes.map((note) => `${name}: ${note}`));
     const role: PlannedRole = {
       name,
-      arn: `arn:aws:iam::${accountId}:role/${name}`,
+      arn: `arn:${partition}:iam::${accountId}:role/${name}`,
+      partition,
+      region: draft.region,
       slug: draft.slug,
       context: draft.context,
       description: describeContext(draft.context),
       subs: [...subs.values()],
       jobs: draft.jobs.map(({ workflow, job }) => `${workflow.path}#${job.id}`),
-      trustPolicy: trustPolicy(accountId, [...subs.values()], sidBase(draft.slug)),
-      permissionsPolicy: permissions.policy,
+      trustPolicy: trustPolicy(accountId, [...subs.values()], sidBase(draft.slug), partition),
+      permissionsPolicy: inPartition(permissions.policy, partition),
       actions: permissions.actions,
       seenInCloudTrail: permissions.seenInCloudTrail,
       startingPoint: permissions.startingPoint,
@@ -406,18 +478,32 @@ export function buildMigrationPlan(input: PlanInput, catalogue: ActionCatalogue)
   const outputFiles: PlanFile[] = [];
   for (const [index, scan] of scans.entries()) {
     const file = files[index];
-    if (!file || scan.error || scan.findings.length === 0) continue;
-    const awsRoles = new Map<string, string>();
-    for (const job of scan.jobs) {
-      const value = roleValue(scan.path, job.id);
-      if (value) awsRoles.set(job.id, value);
-    }
     const idTokenCallers = new Set(
       scan.jobs
         .filter((job) => job.reusable?.localPath && calledWithRoles.has(job.reusable.localPath))
         .map((job) => job.id),
     );
-    const result = rewriteWorkflow(file, scan, { awsRoles, idTokenCallers, region, sessionName });
+    // A caller with `secrets: inherit` has no finding of its own but must still grant id-token.
+    if (!file || scan.error || (scan.findings.length === 0 && idTokenCallers.size === 0)) continue;
+    const awsRoles = new Map<string, string>();
+    for (const job of scan.jobs) {
+      const value = roleValue(scan.path, job.id);
+      if (value) awsRoles.set(job.id, value);
+    }
+    const result = rewriteWorkflow(file, scan, {
+      awsRoles,
+      idTokenCallers,
+      keptJobs: keptJobs.get(scan.path) ?? new Set(),
+      jobRegions: new Map(
+        scan.jobs.flatMap((job) => {
+          const found = regionsFromKeys.get(`${scan.path}#${job.id}`);
+          return found === undefined ? [] : [[job.id, found] as const];
+        }),
+      ),
+      region,
+      sessionName,
+      keySecrets,
+    });
     rewrites.set(scan.path, result);
     warnings.push(...result.notes.map((note) => `${basename(scan.path)}: ${note}`));
   }
@@ -427,7 +513,7 @@ export function buildMigrationPlan(input: PlanInput, catalogue: ActionCatalogue)
   for (const scan of scans) {
     const rewrite = rewrites.get(scan.path);
     const remaining = rewrite?.changed
-      ? scanWorkflow({ path: scan.path, content: rewrite.content }).findings
+      ? scanWorkflow({ path: scan.path, content: rewrite.content }, keySecrets).findings
       : scan.findings;
     for (const finding of scan.findings) {
       const unresolved =
@@ -455,11 +541,32 @@ export function buildMigrationPlan(input: PlanInput, catalogue: ActionCatalogue)
     }
   }
 
+  // One provider per account, and a partition is always another account: the first set of files
+  // serves the main partition, suffixed ones the others.
+  const partitions = [...new Set(roles.map((role) => role.partition))].sort();
+  const [mainPartition = "aws"] = partitions.includes("aws") ? ["aws"] : partitions;
+  const providerFiles = partitions
+    .filter((partition) => partition !== mainPartition)
+    .flatMap((partition) => [
+      {
+        path: `oidc-provider/create-provider.${partition}.sh`,
+        content: createProviderScript(accountId, partition),
+      },
+      { path: `oidc-provider/cloudformation.${partition}.yml`, content: providerCloudFormation(partition) },
+      { path: `oidc-provider/terraform.${partition}.tf`, content: providerTerraform(partition) },
+    ]);
   outputFiles.unshift(
-    { path: "oidc-provider/create-provider.sh", content: createProviderScript(accountId) },
-    { path: "oidc-provider/cloudformation.yml", content: providerCloudFormation() },
-    { path: "oidc-provider/terraform.tf", content: providerTerraform() },
+    { path: "oidc-provider/create-provider.sh", content: createProviderScript(accountId, mainPartition) },
+    { path: "oidc-provider/cloudformation.yml", content: providerCloudFormation(mainPartition) },
+    { path: "oidc-provider/terraform.tf", content: providerTerraform(mainPartition) },
+    ...providerFiles,
   );
+  for (const partition of partitions.filter((candidate) => candidate !== mainPartition)) {
+    const slugs = roles.filter((role) => role.partition === partition).map((role) => role.slug);
+    warnings.push(
+      `roles ${slugs.join(", ")} are in partition ${partition}, a different account from ${accountId}: put that account's id in their ARNs and roles/<role>/ files, and create the provider there with oidc-provider/create-provider.${partition}.sh`,
+    );
+  }
   for (const role of roles) {
     const testSubs = subValuesFor(
       repo,
@@ -477,7 +584,7 @@ export function buildMigrationPlan(input: PlanInput, catalogue: ActionCatalogue)
       },
       {
         path: `roles/${role.slug}/trust-policy.test-branch.json`,
-        content: `${JSON.stringify(trustPolicy(accountId, [...role.subs, ...testSubs], sidBase(role.slug)), null, 2)}\n`,
+        content: `${JSON.stringify(trustPolicy(accountId, [...role.subs, ...testSubs], sidBase(role.slug), role.partition), null, 2)}\n`,
       },
       {
         path: `roles/${role.slug}/permissions-policy.json`,
@@ -571,6 +678,42 @@ export function buildMigrationPlan(input: PlanInput, catalogue: ActionCatalogue)
     warnings: uniqueWarnings,
     nothingToMigrate: false,
   };
+}
+
+/**
+ * A secret is an AWS key because of how it is used, not what it is called: scan, learn which
+ * secrets feed key env, key inputs, key run lines and callers' key secrets, and scan again until
+ * every other use of them (a docker login, another action's inputs, another step's env) is found.
+ */
+function scanByUse(files: WorkflowFile[]): { scans: ScannedWorkflow[]; keySecrets: KeySecrets } {
+  const known = new Map<string, KeyPart>();
+  let scans = files.map((file) => scanWorkflow(file));
+  // Each round can only add names (a caller's secret feeding a called workflow's key): a few suffice.
+  for (let round = 0; round < 4; round++) {
+    let learned = false;
+    for (const scan of scans) {
+      for (const [name, part] of Object.entries(scan.keySecrets)) {
+        if (known.has(name)) continue;
+        known.set(name, part);
+        // Names that read as keys are found on every scan already.
+        if (!isAwsKeySecretName(name.split("|").pop() ?? name)) learned = true;
+      }
+    }
+    if (!learned) break;
+    scans = files.map((file) => scanWorkflow(file, known));
+  }
+  return { scans, keySecrets: known };
+}
+
+/** The key secrets a job's findings read (workflow-level ones included), upper-cased. */
+function secretsOfJob(workflow: ScannedWorkflow, jobId: string): string[] {
+  return workflow.findings
+    .filter((finding) => finding.cloud === "aws" && (finding.job === undefined || finding.job === jobId))
+    .flatMap((finding) => finding.secretNames.map((name) => name.toUpperCase()));
+}
+
+function partitionSuffix(partition: Exclude<Partition, "aws">): string {
+  return partition === "aws-cn" ? "cn" : "gov";
 }
 
 function sourceOf(files: WorkflowFile[], path: string): string {

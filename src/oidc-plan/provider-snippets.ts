@@ -3,28 +3,31 @@
  * and the commands that create each role beside the IAM user. facts.md (GitHub Actions OIDC): URL
  * https://token.actions.githubusercontent.com, audience sts.amazonaws.com, no thumbprint needed.
  */
-import { oneLine, shellQuote } from "./shell-words.js";
-import { OIDC_PROVIDER_URL, providerArn, STS_AUDIENCE } from "./trust-policy.js";
 
-export function createProviderScript(accountId: string): string {
+import { describePartition, type Partition, stsAudience } from "./partitions.js";
+import { oneLine, shellQuote } from "./shell-words.js";
+import { OIDC_PROVIDER_URL, providerArn } from "./trust-policy.js";
+
+export function createProviderScript(accountId: string, partition: Partition = "aws"): string {
+  const audience = stsAudience(partition);
   return [
     "#!/usr/bin/env bash",
-    `# GitHub Actions' OIDC identity provider in account ${oneLine(accountId)}: once per account, shared by every repository.`,
+    `# GitHub Actions' OIDC identity provider in ${describePartition(partition)} account ${oneLine(accountId)}: once per account, shared by every repository.`,
     "# No --thumbprint-list: AWS no longer needs one for this provider. Safe to run twice.",
     "set -euo pipefail",
     "",
-    `ARN=${shellQuote(providerArn(accountId))}`,
+    `ARN=${shellQuote(providerArn(accountId, partition))}`,
     'if aws iam get-open-id-connect-provider --open-id-connect-provider-arn "$ARN" >/dev/null 2>&1; then',
     '  echo "Provider already exists: $ARN"',
-    `  aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn "$ARN" --client-id ${STS_AUDIENCE} 2>/dev/null || true`,
+    `  aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn "$ARN" --client-id ${audience} 2>/dev/null || true`,
     "else",
-    `  aws iam create-open-id-connect-provider --url ${OIDC_PROVIDER_URL} --client-id-list ${STS_AUDIENCE}`,
+    `  aws iam create-open-id-connect-provider --url ${OIDC_PROVIDER_URL} --client-id-list ${audience}`,
     "fi",
     "",
   ].join("\n");
 }
 
-export function providerCloudFormation(): string {
+export function providerCloudFormation(partition: Partition = "aws"): string {
   return [
     'AWSTemplateFormatVersion: "2010-09-09"',
     "Description: GitHub Actions OIDC identity provider (one per account; no thumbprint needed).",
@@ -34,7 +37,7 @@ export function providerCloudFormation(): string {
     "    Properties:",
     `      Url: ${OIDC_PROVIDER_URL}`,
     "      ClientIdList:",
-    `        - ${STS_AUDIENCE}`,
+    `        - ${stsAudience(partition)}`,
     "Outputs:",
     "  ProviderArn:",
     "    Value: !Ref GitHubActionsOidcProvider",
@@ -42,13 +45,13 @@ export function providerCloudFormation(): string {
   ].join("\n");
 }
 
-export function providerTerraform(): string {
+export function providerTerraform(partition: Partition = "aws"): string {
   return [
     "# GitHub Actions OIDC identity provider: one per account. thumbprint_list is omitted: AWS no longer",
     "# needs it, and current hashicorp/aws provider versions accept it being left out.",
     'resource "aws_iam_openid_connect_provider" "github_actions" {',
     `  url            = "${OIDC_PROVIDER_URL}"`,
-    `  client_id_list = ["${STS_AUDIENCE}"]`,
+    `  client_id_list = ["${stsAudience(partition)}"]`,
     "}",
     "",
   ].join("\n");

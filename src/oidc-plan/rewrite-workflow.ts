@@ -8,17 +8,26 @@
  * else in the file stays byte-for-byte; the result is re-parsed before it is offered.
  */
 import { isAlias, isMap, isScalar, type Pair, type YAMLMap, type YAMLSeq } from "yaml";
+import { ecrDockerLoginWithRole } from "./ecr-docker-login.js";
 import { convertAzureLogin, convertGcpAuth, convertSetupGcloud, replaceUses } from "./federated.js";
+import { stsAudience } from "./partitions.js";
 import { WorkflowEdits, yamlScalar } from "./text-edits.js";
 import {
   AWS_ACTION_KEY_INPUTS,
   AWS_KEY_ENV,
   AWS_RUN_LINE,
-  isAwsKeySecretName,
+  declaredSecretNames,
   isConfigureAwsCredentials,
+  isKeyParameter,
+  isKeySecret,
   isStaticSource,
+  type KeyPart,
+  type KeySecrets,
+  keyPart,
   type ScannedJob,
   type ScannedWorkflow,
+  type SecretScope,
+  secretKey,
 } from "./workflow-scan.js";
 import {
   rangeOf,
@@ -29,6 +38,11 @@ import {
 } from "./workflow-yaml.js";
 
 export const CONFIGURE_AWS_CREDENTIALS = "aws-actions/configure-aws-credentials@v6";
+
+/** A China role needs the China audience in the token (the action's default is sts.amazonaws.com). */
+function audienceFor(role: string): string | undefined {
+  return role.includes("arn:aws-cn:") ? stsAudience("aws-cn") : undefined;
+}
 const OUTPUTS_STEP_ID = "aws-credentials";
 const AZURE_SECRET_ENV = new Set(["ARM_CLIENT_SECRET", "AZURE_CLIENT_SECRET"]);
 const AWS_KEY_INPUT = /^aws[-_]?(access[-_]?key([-_]?id)?|secret([-_]?access)?[-_]?key|session[-_]?token)$/i;
@@ -117,9 +131,18 @@ export interface RewriteOptions {
   awsRoles: ReadonlyMap<string, string>;
   /** Jobs that call a local reusable workflow whose jobs assume a role: they must grant id-token too. */
   idTokenCallers: ReadonlySet<string>;
+  /**
+   * Jobs whose keys stay (no role can trust the sub they present): left as they are, with the
+   * workflow-level keys and declared `workflow_call` secrets they rely on.
+   */
+  keptJobs: ReadonlySet<string>;
   region: string;
   /** role-session-name; must carry `${{ github.run_id }}` so CloudTrail names the run. */
   sessionName: string;
+  /** Secrets the repository's workflows use as keys, whatever their names (workflow-scan.ts). */
+  keySecrets?: KeySecrets;
+  /** By job id: the region of jobs that name none, taken from where their key is used (plan.ts). */
+  jobRegions?: ReadonlyMap<string, string>;
 }
 
 export interface RewriteResult {
@@ -142,12 +165,22 @@ interface StepPlan {
   /** A one-line run that is only a key-configuring command: the step goes. */
   removeWholeStep: boolean;
   secretReferences: number[];
+  /**
+   * docker/login-action to ECR fed the key as username and password: given neither, it asks ECR
+   * with the job's credentials through the SDK's default chain, session token included (its aws.ts).
+   */
+  ecrLoginWithKey: boolean;
+  /** Script lines that log docker in to ECR with the key, and what replaces each (ecr-docker-login.ts). */
+  ecrLoginLines: Array<{ line: number; text: string }>;
 }
 
-function outputFor(input: string): string {
-  if (/session/i.test(input)) return "aws-session-token";
-  if (/secret/i.test(input)) return "aws-secret-access-key";
-  return "aws-access-key-id";
+const ECR_REGISTRY = /\.dkr\.ecr(?:-fips)?\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?$|^public\.ecr\.aws$/i;
+
+/** The configure step's output that replaces an input: by its name, else by the secret it was fed. */
+function outputFor(input: string, value: string, partOf: (secret: string) => KeyPart | undefined): string {
+  if (AWS_KEY_INPUT.test(input)) return keyPart(input);
+  const parts = secretNamesIn(value).map((name) => partOf(name) ?? keyPart(name));
+  return parts[0] ?? keyPart(input);
 }
 
 class Rewriter {
@@ -157,6 +190,10 @@ class Rewriter {
   readonly unit: number;
   /** The workflow-level env carried keys: every AWS job of the workflow needs the configure step. */
   workflowHadKeys = false;
+  readonly keySecrets: KeySecrets;
+  readonly scope: SecretScope;
+  isKeySecret = (name: string): boolean => isKeySecret(name, this.keySecrets, this.scope);
+  partOf = (name: string): KeyPart | undefined => this.keySecrets.get(secretKey(name, this.scope));
 
   constructor(
     readonly source: WorkflowSource,
@@ -165,6 +202,8 @@ class Rewriter {
   ) {
     this.edits = new WorkflowEdits(source);
     this.unit = this.indentUnit();
+    this.keySecrets = options.keySecrets ?? new Map();
+    this.scope = { path: source.path, declared: declaredSecretNames(source) };
   }
 
   indentUnit(): number {
@@ -199,7 +238,7 @@ class Rewriter {
         remove.push(entry);
         if (name === "ARM_CLIENT_SECRET" && !source.pair(map, "ARM_USE_OIDC"))
           add.push(["ARM_USE_OIDC", "true"]);
-      } else if (secretNamesIn(value ?? "").some(isAwsKeySecretName)) {
+      } else if (secretNamesIn(value ?? "").some(this.isKeySecret)) {
         this.unresolved.add(source.lineOfNode(entry.key));
       }
     }
@@ -214,7 +253,7 @@ class Rewriter {
     const secretsPair = source.pair(call, "secrets");
     const secrets = source.map(secretsPair?.value);
     if (!secretsPair || !secrets) return;
-    const remove = source.pairs(secrets).filter((pair) => isAwsKeySecretName(source.keyOf(pair) ?? ""));
+    const remove = source.pairs(secrets).filter((pair) => this.isKeySecret(source.keyOf(pair) ?? ""));
     this.edits.rewriteMap(secrets, remove, [], { pair: secretsPair });
   }
 
@@ -324,7 +363,7 @@ class Rewriter {
         : source.pairs(withMap).filter((pair) => {
             const value = source.string(pair.value);
             const named = AWS_KEY_INPUT.test(source.keyOf(pair) ?? "");
-            return (named || secretNamesIn(value ?? "").some(isAwsKeySecretName)) && isStaticSource(value);
+            return (named || secretNamesIn(value ?? "").some(this.isKeySecret)) && isStaticSource(value);
           });
     const plan: StepPlan = {
       index,
@@ -336,6 +375,12 @@ class Rewriter {
       runLines: [],
       removeWholeStep: false,
       secretReferences: [],
+      ecrLoginWithKey:
+        /^docker\/login-action@/i.test(uses?.trim() ?? "") &&
+        ECR_REGISTRY.test(source.string(source.get(withMap, "registry"))?.trim() ?? "") &&
+        keyInputs.length > 0 &&
+        keyInputs.every((pair) => /^(username|password)$/.test(source.keyOf(pair) ?? "")),
+      ecrLoginLines: [],
     };
     const run = source.scalar(source.get(map, "run"));
     const text = source.string(run);
@@ -352,7 +397,9 @@ class Rewriter {
             plan.runLines.push(line);
             continuing = /\\\s*$/.test(raw);
           } else {
-            if (secretNamesIn(raw).some(isAwsKeySecretName)) plan.secretReferences.push(line);
+            const login = ecrDockerLoginWithRole(raw, this.isKeySecret);
+            if (login !== undefined) plan.ecrLoginLines.push({ line, text: login });
+            else if (secretNamesIn(raw).some(this.isKeySecret)) plan.secretReferences.push(line);
             if (raw.trim() && !raw.trim().startsWith("#")) content++;
           }
         }
@@ -360,7 +407,7 @@ class Rewriter {
       } else if (AWS_RUN_LINE.test(text)) {
         if (/&&|\|\||;|\n/.test(text)) plan.secretReferences.push(source.lineOf(range[0]));
         else plan.removeWholeStep = true;
-      } else if (secretNamesIn(text).some(isAwsKeySecretName))
+      } else if (secretNamesIn(text).some(this.isKeySecret))
         plan.secretReferences.push(source.lineOf(range[0]));
     }
     return plan;
@@ -381,6 +428,7 @@ class Rewriter {
       `${this.pad()}role-to-assume: ${yamlScalar(role)}`,
       `${this.pad()}role-session-name: ${yamlScalar(this.options.sessionName)}`,
       `${this.pad()}aws-region: ${yamlScalar(region)}`,
+      ...(audienceFor(role) ? [`${this.pad()}audience: ${yamlScalar(audienceFor(role) ?? "")}`] : []),
       ...(outputs ? [`${this.pad()}output-credentials: true`] : []),
     ];
   }
@@ -405,7 +453,7 @@ class Rewriter {
       );
       if (configured?.[1]) return configured[1];
     }
-    return this.options.region;
+    return (scanned && this.options.jobRegions?.get(scanned.id)) ?? this.options.region;
   }
 
   convertConfigureStep(
@@ -449,6 +497,8 @@ class Rewriter {
       );
     }
     if (!source.pair(withMap, "aws-region")) add.push(["aws-region", region]);
+    const audience = audienceFor(role);
+    if (audience && !source.pair(withMap, "audience")) add.push(["audience", audience]);
     if (outputsId && !source.pair(withMap, "output-credentials")) add.push(["output-credentials", "true"]);
     edits.rewriteMap(withMap, remove, add);
     if (outputsId && !source.pair(plan.map, "id"))
@@ -495,6 +545,10 @@ class Rewriter {
     const job = source.map(pair.value);
     if (!job) return;
     const scanned = this.scan.jobs.find((candidate) => candidate.id === jobId);
+    if (options.keptJobs.has(jobId)) {
+      if (options.idTokenCallers.has(jobId)) this.ensureIdToken(jobId, job, scanned);
+      return;
+    }
     const role = options.awsRoles.get(jobId);
     const jobEnvHadKeys = this.cleanEnv(source.pair(job, "env"));
     let needsIdToken = options.idTokenCallers.has(jobId);
@@ -506,7 +560,8 @@ class Rewriter {
         const name = source.keyOf(entry) ?? "";
         const value = source.string(entry.value);
         return (
-          (isAwsKeySecretName(name) || secretNamesIn(value ?? "").some(isAwsKeySecretName)) &&
+          (isKeyParameter(name, this.keySecrets, scanned.reusable?.localPath) ||
+            secretNamesIn(value ?? "").some(this.isKeySecret)) &&
           isStaticSource(value)
         );
       });
@@ -525,7 +580,8 @@ class Rewriter {
         plan.keyInputs.length > 0 ||
         plan.runLines.length > 0 ||
         plan.removeWholeStep ||
-        plan.secretReferences.length > 0
+        plan.secretReferences.length > 0 ||
+        plan.ecrLoginLines.length > 0
       ) {
         needs.push(plan.index);
       }
@@ -544,14 +600,18 @@ class Rewriter {
       (inheritsAws && this.workflowHadKeys) ||
       plans.some((plan) => plan.runLines.length > 0 || plan.removeWholeStep);
     const served = plans.filter(
-      (plan) => plan.envKeys || plan.keyInputs.length > 0 || plan.secretReferences.length > 0,
+      (plan) =>
+        plan.envKeys ||
+        plan.keyInputs.length > 0 ||
+        plan.secretReferences.length > 0 ||
+        plan.ecrLoginLines.length > 0,
     );
     const condition = wholeJob
       ? undefined
       : combinedCondition(served.map((plan) => source.string(source.get(plan.map, "if"))));
     const converted = plans.find((plan) => plan.staticConfigure);
     const region = this.regionFor(job, scanned, needIndex);
-    const outputsAt = plans.find((plan) => plan.keyInputs.length > 0)?.index;
+    const outputsAt = plans.find((plan) => plan.keyInputs.length > 0 && !plan.ecrLoginWithKey)?.index;
     const insertAt =
       role !== undefined &&
       needIndex !== undefined &&
@@ -590,11 +650,15 @@ class Rewriter {
       }
       if (plan.keyInputs.length > 0) {
         const withMap = source.map(source.get(plan.map, "with"));
-        if (withMap && role !== undefined && outputsId) {
+        if (withMap && role !== undefined && plan.ecrLoginWithKey) {
+          edits.rewriteMap(withMap, plan.keyInputs, []);
+        } else if (withMap && role !== undefined && outputsId) {
           for (const input of plan.keyInputs) {
             edits.replaceValue(
               input.value,
-              yamlScalar(`\${{ steps.${outputsId}.outputs.${outputFor(source.keyOf(input) ?? "")} }}`),
+              yamlScalar(
+                `\${{ steps.${outputsId}.outputs.${outputFor(source.keyOf(input) ?? "", source.string(input.value) ?? "", this.partOf)} }}`,
+              ),
             );
           }
           const uses = source.string(source.get(plan.map, "uses")) ?? "";
@@ -620,6 +684,15 @@ class Rewriter {
       }
       for (const line of plan.runLines) {
         edits.replace(source.offsetOfLine(line), source.offsetOfLine(line + 1), "");
+      }
+      for (const login of plan.ecrLoginLines) {
+        if (role === undefined) this.unresolved.add(login.line);
+        else
+          edits.replace(
+            source.offsetOfLine(login.line),
+            source.offsetOfLine(login.line + 1),
+            `${login.text}\n`,
+          );
       }
       const uses = source.string(source.get(plan.map, "uses")) ?? "";
       if (/^azure\/login@/i.test(uses) && convertAzureLogin(edits, plan.map)) needsIdToken = true;
@@ -650,9 +723,18 @@ class Rewriter {
   }
 
   run(): void {
-    const { source } = this;
-    this.workflowHadKeys = this.cleanEnv(source.pair(source.root, "env"));
-    this.callSecrets();
+    const { source, scan, options } = this;
+    const kept = scan.jobs.filter((job) => options.keptJobs.has(job.id));
+    const workflowKeys = source.pair(source.root, "env");
+    if (kept.some((job) => job.steps.length > 0 && job.clouds.includes("aws"))) {
+      // A kept job reads the workflow-level keys: they stay, and the other jobs get the role beside them.
+      this.workflowHadKeys = scan.findings.some((f) => f.kind === "aws-env" && f.level === "workflow");
+      if (this.workflowHadKeys)
+        this.notes.push(
+          `the workflow-level keys stay for ${kept.map((job) => job.id).join(", ")}: move them into those jobs' env so the others stop receiving them`,
+        );
+    } else this.workflowHadKeys = this.cleanEnv(workflowKeys);
+    if (kept.length === 0) this.callSecrets();
     for (const pair of source.pairs(source.map(source.get(source.root, "jobs")))) this.job(pair);
   }
 }

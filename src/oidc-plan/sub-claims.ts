@@ -1,10 +1,13 @@
 /**
  * Which `sub` claim values a job will present to AWS, derived from its triggers and environment
  * (facts.md, GitHub Actions OIDC):
- *   environment -> `repo:O/R:environment:NAME`; pull_request -> `repo:O/R:pull_request` (never given a
- *   role: a fork's pull request must not assume one); otherwise `repo:O/R:ref:refs/heads/BRANCH` or
- *   `ref:refs/tags/TAG`. Repositories created after 2026-07-15, and renamed or transferred ones,
- *   present `repo:OWNER@OWNER_ID/REPO@REPO_ID:...`; a customised claim template changes the format.
+ *   environment -> `repo:O/R:environment:NAME`; pull_request -> `repo:O/R:pull_request` (a fork's
+ *   pull request gets no token at all); otherwise `repo:O/R:ref:refs/heads/BRANCH` or
+ *   `ref:refs/tags/TAG`; a called workflow presents its caller's. Repositories created after
+ *   2026-07-15, and renamed or transferred ones, present `repo:OWNER@OWNER_ID/REPO@REPO_ID:...`; a
+ *   customised claim template changes the format. A job whose runs present a sub no pinned role
+ *   can cover (a push to any branch, pull_request_target, a called workflow without callers here)
+ *   keeps its keys: it is never left with neither.
  */
 import type { ScannedJob, ScannedWorkflow, WorkflowTriggers } from "./workflow-scan.js";
 
@@ -20,6 +23,8 @@ export interface PlanRepository {
   /** GET /repos/{o}/{r}/actions/oidc/customization/sub; absent = GitHub's default template. */
   subClaim?: { useDefault: boolean; includeClaimKeys?: string[] };
   renamedOrTransferred?: boolean;
+  /** Offline without --default-branch: `defaultBranch` is a guess the plan must own up to. */
+  defaultBranchAssumed?: boolean;
   visibility?: string;
 }
 
@@ -29,7 +34,10 @@ export interface RefPattern {
   pattern: string;
 }
 
-export type DeploymentContext = { kind: "environment"; name: string } | { kind: "refs"; refs: RefPattern[] };
+export type DeploymentContext =
+  | { kind: "environment"; name: string }
+  /** `pullRequests`: the job also runs on pull_request, whose runs present `repo:O/R:pull_request`. */
+  | { kind: "refs"; refs: RefPattern[]; pullRequests?: boolean };
 
 export interface SubValue {
   value: string;
@@ -44,6 +52,11 @@ export interface JobContexts {
   /** Events this job runs on that get a role (pull requests excluded). */
   events: string[];
   notes: string[];
+  /**
+   * Set when no role can trust every sub the job presents: its static keys stay, and this says why
+   * (removing them would leave runs with nothing to authenticate with).
+   */
+  keepKeys?: string;
 }
 
 /** facts.md: repositories created after this day present the OWNER@ID/REPO@ID format. */
@@ -83,9 +96,8 @@ export function refKey(ref: RefPattern): string {
 }
 
 export function contextKey(context: DeploymentContext): string {
-  return context.kind === "environment"
-    ? `environment:${context.name}`
-    : `refs:${context.refs.map(refKey).sort().join(",")}`;
+  if (context.kind === "environment") return `environment:${context.name}`;
+  return `refs:${context.refs.map(refKey).sort().join(",")}${context.pullRequests ? "+pull_request" : ""}`;
 }
 
 /** A GitHub branch/tag filter as an IAM StringLike pattern (GitHub's `**` and `*` both become `*`). */
@@ -104,6 +116,12 @@ interface RunsOn {
   events: string[];
   refs: RefPattern[];
   notes: string[];
+  /** pull_request / pull_request_target runs: their sub is `repo:O/R:pull_request`, not a ref. */
+  pullRequestEvents: string[];
+  /** A push to any branch (no branch filter, or branches-ignore): no pinned ref covers it. */
+  anyBranchPush: boolean;
+  /** A called workflow with no caller in this repository: its callers decide its sub. */
+  needsCallers: boolean;
 }
 
 function addRef(refs: RefPattern[], ref: RefPattern): void {
@@ -111,22 +129,30 @@ function addRef(refs: RefPattern[], ref: RefPattern): void {
 }
 
 function refsFromTriggers(triggers: WorkflowTriggers, repo: PlanRepository, where: string): RunsOn {
-  const out: RunsOn = { events: [], refs: [], notes: [] };
+  const out: RunsOn = {
+    events: [],
+    refs: [],
+    notes: [],
+    pullRequestEvents: [],
+    anyBranchPush: false,
+    needsCallers: false,
+  };
   const defaultBranch: RefPattern = { type: "branch", pattern: repo.defaultBranch };
   for (const event of triggers.events) {
-    if (PULL_REQUEST_EVENTS.has(event) || event === "workflow_call") continue;
+    if (PULL_REQUEST_EVENTS.has(event)) {
+      out.pullRequestEvents.push(event);
+      continue;
+    }
+    if (event === "workflow_call") continue;
     if (event === "push" && triggers.push) {
       const { branches, tags } = triggers.push;
       const anyBranch =
         branches === "any" ||
         (branches !== "none" &&
           branches.some((filter) => /^[*?]+$/.test(filterToPattern(filter)?.pattern ?? "")));
-      if (anyBranch) {
-        addRef(out.refs, defaultBranch);
-        out.notes.push(
-          `${where} runs on a push to any branch: its role trusts only the default branch (${repo.defaultBranch})`,
-        );
-      } else if (Array.isArray(branches)) {
+      // Every branch's push presents its own ref: pinning the default branch would fail the others.
+      if (anyBranch) out.anyBranchPush = true;
+      else if (Array.isArray(branches)) {
         for (const filter of branches) {
           const translated = filterToPattern(filter);
           if (!translated) continue;
@@ -167,7 +193,7 @@ function refsFromTriggers(triggers: WorkflowTriggers, repo: PlanRepository, wher
 /** Narrows refs and events by a job's `if:` when it is a plain conjunction (no `||`). */
 function applyIf(runsOn: RunsOn, condition: string | undefined): RunsOn {
   if (!condition || condition.includes("||")) return runsOn;
-  let { refs, events } = runsOn;
+  let { refs, events, pullRequestEvents, anyBranchPush } = runsOn;
   const branch = /github\.ref\s*==\s*'refs\/heads\/([^']+)'/.exec(condition);
   if (branch?.[1]) refs = [{ type: "branch", pattern: branch[1] }];
   const tag = /github\.ref\s*==\s*'refs\/tags\/([^']+)'/.exec(condition);
@@ -177,13 +203,24 @@ function applyIf(runsOn: RunsOn, condition: string | undefined): RunsOn {
     !/!\s*startsWith/.test(condition)
   ) {
     refs = refs.filter((ref) => ref.type === "tag");
+    anyBranchPush = false;
   }
+  if (branch?.[1] || tag?.[1]) anyBranchPush = false;
   const event = /github\.event_name\s*==\s*'([^']+)'/.exec(condition);
-  if (event?.[1]) events = events.filter((e) => e === event[1]);
+  if (event?.[1]) {
+    events = events.filter((e) => e === event[1]);
+    pullRequestEvents = pullRequestEvents.filter((e) => e === event[1]);
+    if (event[1] !== "push") anyBranchPush = false;
+  }
   const notEvent = /github\.event_name\s*!=\s*'([^']+)'/.exec(condition);
-  if (notEvent?.[1]) events = events.filter((e) => e !== notEvent[1]);
+  if (notEvent?.[1]) {
+    events = events.filter((e) => e !== notEvent[1]);
+    pullRequestEvents = pullRequestEvents.filter((e) => e !== notEvent[1]);
+    if (notEvent[1] === "push") anyBranchPush = false;
+  }
+  if (ifExcludesPullRequests(condition)) pullRequestEvents = [];
   if (events.length === 0) refs = [];
-  return { ...runsOn, refs, events };
+  return { ...runsOn, refs, events, pullRequestEvents, anyBranchPush };
 }
 
 /** An `if:` that pins the ref to a branch or tag, or the event to something else, never runs for a PR. */
@@ -219,17 +256,18 @@ export function jobRunsOn(
   const where = `${workflow.path} job ${job.id}`;
   const own = refsFromTriggers(workflow.triggers, repo, where);
   if (workflow.triggers.events.includes("workflow_call") && depth < 4) {
+    // The token of a called workflow carries its caller's sub.
     for (const caller of callersOf(workflow, all)) {
       const from = jobRunsOn(caller.job, caller.workflow, all, repo, depth + 1);
       for (const ref of from.refs) addRef(own.refs, ref);
       for (const event of from.events) if (!own.events.includes(event)) own.events.push(event);
+      for (const event of from.pullRequestEvents)
+        if (!own.pullRequestEvents.includes(event)) own.pullRequestEvents.push(event);
+      own.anyBranchPush ||= from.anyBranchPush;
+      own.needsCallers ||= from.needsCallers;
       own.notes.push(...from.notes);
     }
-    if (callersOf(workflow, all).length === 0) {
-      own.notes.push(
-        `${where} is a reusable workflow with no caller in this repository: its callers decide its sub`,
-      );
-    }
+    if (callersOf(workflow, all).length === 0) own.needsCallers = true;
   }
   return applyIf(own, job.ifCondition);
 }
@@ -316,17 +354,20 @@ export function jobContexts(
   const where = `${workflow.path} job ${job.id}`;
   const runsOn = jobRunsOn(job, workflow, all, repo);
   const notes = [...runsOn.notes];
-  const allEvents = new Set(workflow.triggers.events);
-  const onlyPullRequests =
-    runsOn.events.length === 0 && [...allEvents].some((event) => PULL_REQUEST_EVENTS.has(event));
-  if (onlyPullRequests) {
-    notes.push(
-      `${where} runs only on pull requests: it gets no role (a fork's pull request must never assume one)`,
+  const kept = (why: string): JobContexts => ({
+    contexts: [],
+    events: runsOn.events,
+    notes,
+    keepKeys: `**KEYS KEPT**: ${where} ${why}`,
+  });
+  if (runsOn.needsCallers) {
+    // Its token carries the caller's sub (and repository), which only the callers can tell.
+    return kept(
+      "is a reusable workflow with no caller in this repository: it needs its callers to be migrated first (their triggers decide its sub), so its configure step, role and declared secrets are left as they are",
     );
-    return { contexts: [], events: [], notes };
   }
   if (job.environment?.literal !== undefined) {
-    if (workflow.triggers.pullRequest && !ifExcludesPullRequests(job.ifCondition)) {
+    if (runsOn.pullRequestEvents.length > 0) {
       notes.push(
         `${where} also runs on pull requests with environment "${job.environment.literal}": restrict the environment's deployment branches`,
       );
@@ -366,11 +407,30 @@ export function jobContexts(
       notes,
     };
   }
-  if (runsOn.refs.length === 0) {
-    notes.push(`${where} has no trigger whose ref can be pinned: it gets no role`);
-    return { contexts: [], events: runsOn.events, notes };
+  if (runsOn.anyBranchPush) {
+    return kept(
+      `runs on a push to any branch (no \`branches:\` filter, or \`branches-ignore\`): a role would have to trust every branch (\`repo:${repo.owner}/${repo.name}:ref:refs/heads/*\`), which this plan never writes, and pinning ${repo.defaultBranch} would fail every other branch's run. Its keys are kept: give the job a \`branches:\` filter, an \`if: github.ref == ...\` or an environment, then re-run the plan`,
+    );
   }
-  return { contexts: [{ kind: "refs", refs: runsOn.refs }], events: runsOn.events, notes };
+  if (runsOn.pullRequestEvents.includes("pull_request_target")) {
+    return kept(
+      "runs on pull_request_target, which runs for a fork's pull request with this repository's token: no role is planned for it and its keys are kept. Move its AWS steps to a job that does not run on pull_request_target",
+    );
+  }
+  const pullRequests = runsOn.pullRequestEvents.length > 0;
+  if (runsOn.refs.length === 0 && !pullRequests) {
+    return kept("has no trigger whose ref can be pinned: no role is planned and its keys are kept");
+  }
+  if (pullRequests) {
+    notes.push(
+      `${where} runs on pull requests: its role trusts \`${pullRequestSub(repo)}\`, which every pull request from a branch of this repository presents; pull requests from forks get no OIDC token, so once the keys are gone this job fails on them (it never got the secrets on forks either, unless the keys were written into the file)`,
+    );
+  }
+  return {
+    contexts: [{ kind: "refs", refs: runsOn.refs, ...(pullRequests ? { pullRequests: true } : {}) }],
+    events: runsOn.events,
+    notes,
+  };
 }
 
 type RepoFormat = "default" | "id";
@@ -415,7 +475,8 @@ function repoSegment(repo: PlanRepository, format: RepoFormat): string {
 /** The default template's context part for one deployment context (facts.md). */
 function contextSegments(context: DeploymentContext): string[] {
   if (context.kind === "environment") return [`environment:${context.name}`];
-  return context.refs.map((ref) => `ref:${refKey(ref)}`);
+  const refs = context.refs.map((ref) => `ref:${refKey(ref)}`);
+  return context.pullRequests ? [...refs, "pull_request"] : refs;
 }
 
 const IDENTIFYING_KEYS = new Set(["repo", "repository", "repository_id", "job_workflow_ref", "workflow_ref"]);
@@ -473,6 +534,7 @@ function customSegment(
     case "ref_type":
       return [`ref_type:${ref === undefined ? "*" : ref.startsWith("refs/tags/") ? "tag" : "branch"}`];
     case "event_name": {
+      if (ctxSegment === "pull_request") return ["event_name:pull_request"];
       const events = (options.events ?? []).filter((event) => !PULL_REQUEST_EVENTS.has(event));
       return events.length > 0 ? events.map((event) => `event_name:${event}`) : ["event_name:*"];
     }

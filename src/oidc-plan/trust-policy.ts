@@ -5,11 +5,11 @@
  * conditions inside one statement are ANDed: a StringEquals and a StringLike on the same key would
  * require both, trusting nothing.
  */
+import { type Partition, stsAudience } from "./partitions.js";
 import type { SubValue } from "./sub-claims.js";
 
 export const OIDC_PROVIDER_HOST = "token.actions.githubusercontent.com";
 export const OIDC_PROVIDER_URL = `https://${OIDC_PROVIDER_HOST}`;
-export const STS_AUDIENCE = "sts.amazonaws.com";
 const AUD_KEY = `${OIDC_PROVIDER_HOST}:aud`;
 const SUB_KEY = `${OIDC_PROVIDER_HOST}:sub`;
 
@@ -29,8 +29,8 @@ export interface PolicyDocument {
   Statement: PolicyStatement[];
 }
 
-export function providerArn(accountId: string): string {
-  return `arn:aws:iam::${accountId}:oidc-provider/${OIDC_PROVIDER_HOST}`;
+export function providerArn(accountId: string, partition: Partition = "aws"): string {
+  return `arn:${partition}:iam::${accountId}:oidc-provider/${OIDC_PROVIDER_HOST}`;
 }
 
 export class UnsafeTrustError extends Error {
@@ -63,7 +63,9 @@ export function trustPolicy(
   accountId: string,
   subs: SubValue[],
   sidPrefix = "GitHubActions",
+  partition: Partition = "aws",
 ): PolicyDocument {
+  const audience = stsAudience(partition);
   if (subs.length === 0) throw new UnsafeTrustError("a trust policy needs at least one pinned sub");
   for (const sub of subs) {
     if (isWildcardRepositorySub(sub.value))
@@ -76,12 +78,12 @@ export function trustPolicy(
   ): PolicyStatement => ({
     Sid: sid,
     Effect: "Allow",
-    Principal: { Federated: providerArn(accountId) },
+    Principal: { Federated: providerArn(accountId, partition) },
     Action: "sts:AssumeRoleWithWebIdentity",
     Condition:
       operator === "StringEquals"
-        ? { StringEquals: { [AUD_KEY]: STS_AUDIENCE, [SUB_KEY]: values } }
-        : { StringEquals: { [AUD_KEY]: STS_AUDIENCE }, StringLike: { [SUB_KEY]: values } },
+        ? { StringEquals: { [AUD_KEY]: audience, [SUB_KEY]: values } }
+        : { StringEquals: { [AUD_KEY]: audience }, StringLike: { [SUB_KEY]: values } },
   });
   const exact = subs.filter((sub) => sub.match === "StringEquals").map((sub) => sub.value);
   const like = subs.filter((sub) => sub.match === "StringLike").map((sub) => sub.value);
@@ -137,13 +139,18 @@ function actions(statement: PolicyStatement): string[] {
  * Would STS let a GitHub token with these claims assume the role? Explicit deny wins, then any
  * allow for sts:AssumeRoleWithWebIdentity from GitHub's provider whose conditions all hold.
  */
-export function trustAllows(policy: PolicyDocument, claims: TokenClaims, accountId?: string): boolean {
+export function trustAllows(
+  policy: PolicyDocument,
+  claims: TokenClaims,
+  accountId?: string,
+  partition: Partition = "aws",
+): boolean {
   const applies = (statement: PolicyStatement) =>
     actions(statement).some((action) => action === "sts:AssumeRoleWithWebIdentity" || action === "sts:*") &&
     (statement.Principal?.Federated === undefined ||
       (accountId === undefined
         ? statement.Principal.Federated.endsWith(`:oidc-provider/${OIDC_PROVIDER_HOST}`)
-        : statement.Principal.Federated === providerArn(accountId))) &&
+        : statement.Principal.Federated === providerArn(accountId, partition))) &&
     conditionHolds(statement.Condition, claims);
   if (policy.Statement.some((statement) => statement.Effect === "Deny" && applies(statement))) return false;
   return policy.Statement.some((statement) => statement.Effect === "Allow" && applies(statement));

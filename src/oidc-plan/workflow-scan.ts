@@ -5,6 +5,7 @@
  * records a credential's value, only where it is and which secret names feed it.
  */
 import type { Pair, YAMLMap } from "yaml";
+import { ecrDockerLoginWithRole } from "./ecr-docker-login.js";
 import { secretNamesIn, type WorkflowFile, WorkflowRefused, WorkflowSource } from "./workflow-yaml.js";
 
 export type Cloud = "aws" | "azure" | "gcp";
@@ -64,8 +65,6 @@ export interface WorkflowInput {
 export interface WorkflowTriggers {
   events: string[];
   push?: PushFilter;
-  /** pull_request or pull_request_target: these runs never get a role (forks). */
-  pullRequest: boolean;
   dispatchInputs: Record<string, WorkflowInput>;
   callInputs: Record<string, WorkflowInput>;
 }
@@ -108,9 +107,25 @@ export interface ScannedJob {
   clouds: Cloud[];
 }
 
+/** Which part of a key pair a secret is used as, named like configure-aws-credentials' outputs. */
+export type KeyPart = "aws-access-key-id" | "aws-secret-access-key" | "aws-session-token";
+/**
+ * Secrets used as AWS keys, by upper-case name (GitHub secret names are case-insensitive); a
+ * called workflow's declared `workflow_call` secret is its own parameter, keyed `path|NAME`.
+ */
+export type KeySecrets = ReadonlyMap<string, KeyPart>;
+
+/** The workflow a `secrets.X` is read in, and the secrets it declares as `workflow_call` parameters. */
+export interface SecretScope {
+  path: string;
+  declared: ReadonlySet<string>;
+}
+
 export interface ScannedWorkflow {
   path: string;
   name?: string;
+  /** Secrets this workflow uses as an AWS key (in key env, key inputs, key run lines), by use. */
+  keySecrets: Record<string, KeyPart>;
   /** Workflow-level env values that hold no secret or credential. */
   env: Record<string, string>;
   triggers: WorkflowTriggers;
@@ -136,11 +151,59 @@ const GCP_KEY_ENV = new Set([
   "GCLOUD_SERVICE_KEY",
 ]);
 
-/** A run line that puts a key into the CLI's config or the environment. */
-export const AWS_RUN_LINE =
-  /(\baws\s+configure\s+set\s+(?:[\w.-]+\.)?(?:aws_access_key_id|aws_secret_access_key|aws_session_token)\b)|(^\s*export\s+AWS_(?:ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN)=)|(\bAWS_(?:ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN)=.*>>\s*"?\$\{?GITHUB_ENV)/;
+/**
+ * Values that are not credentials: LocalStack, moto and MinIO take any key, and tests pass words
+ * like these. A literal only: a reference to a secret is always a credential.
+ */
+const PLACEHOLDER_VALUE =
+  "(?:test(?:ing)?|dummy|fake|mock(?:ed)?|foo(?:bar)?|bar|x+|none|null|localstack|moto|minio(?:admin)?|example|placeholder|changeme|unused|not-?used|ignored?)(?:[-_]?(?:access|secret|session|key|id|token|value))*";
+const PLACEHOLDER = new RegExp(`^${PLACEHOLDER_VALUE}$`, "i");
+
+export function isPlaceholderCredential(value: string): boolean {
+  return PLACEHOLDER.test(value.trim().replace(/^(["'])(.*)\1$/, "$2"));
+}
+
+/** What follows `NAME=` when a line blanks a key or sets a placeholder: not a credential. */
+const NOT_A_KEY = `(?!["']{0,3}\\s*(?:$|>>|[;&|#])|["']?${PLACEHOLDER_VALUE}["']?(?:\\s|$|;|&|>))`;
+
+/** A run line that puts a key into the CLI's config or the environment (not one that blanks it). */
+export const AWS_RUN_LINE = new RegExp(
+  String.raw`(\baws\s+configure\s+set\s+(?:[\w.-]+\.)?(?:aws_access_key_id|aws_secret_access_key|aws_session_token)\b)|(^\s*export\s+AWS_(?:ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN)=${NOT_A_KEY})|(\bAWS_(?:ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN)=${NOT_A_KEY}.*>>\s*"?\$\{?GITHUB_ENV)`,
+);
 
 const ACCESS_KEY_ID_IN_TEXT = /(AKIA|ASIA)[A-Z2-7]{16}/;
+
+/** `AWS_SECRET_ACCESS_KEY`, `aws-session-token`, `aws_access_key_id`: the part a key name is. */
+export function keyPart(name: string): KeyPart {
+  if (/session/i.test(name)) return "aws-session-token";
+  if (/secret/i.test(name)) return "aws-secret-access-key";
+  return "aws-access-key-id";
+}
+
+/** Where a secret name is recorded in `KeySecrets`. */
+export function secretKey(name: string, scope: SecretScope): string {
+  const upper = name.toUpperCase();
+  return scope.declared.has(upper) ? `${scope.path}|${upper}` : upper;
+}
+
+/** A secret used as a key somewhere in the repository's workflows, or named like one. */
+export function isKeySecret(name: string, known: KeySecrets, scope: SecretScope): boolean {
+  return isAwsKeySecretName(name) || known.has(secretKey(name, scope));
+}
+
+/** A secret a caller passes to `calledPath` under `name`, which the called workflow uses as a key. */
+export function isKeyParameter(name: string, known: KeySecrets, calledPath: string | undefined): boolean {
+  return (
+    isAwsKeySecretName(name) || (calledPath !== undefined && known.has(`${calledPath}|${name.toUpperCase()}`))
+  );
+}
+
+/** The upper-case names under `on.workflow_call.secrets`. */
+export function declaredSecretNames(source: WorkflowSource): Set<string> {
+  const on = source.map(source.pair(source.root, "on")?.value);
+  const secrets = source.map(source.get(source.map(source.get(on, "workflow_call")), "secrets"));
+  return new Set(source.pairs(secrets).map((pair) => (source.keyOf(pair) ?? "").toUpperCase()));
+}
 
 export function isAwsKeySecretName(name: string): boolean {
   return (
@@ -152,7 +215,7 @@ export function isAwsKeySecretName(name: string): boolean {
 export function isStaticSource(value: string | undefined): boolean {
   if (value === undefined) return false;
   if (/\$\{\{[^}]*\b(secrets|vars)\s*[.[]/.test(value)) return true;
-  return !value.includes("${{") && value.trim().length > 0;
+  return !value.includes("${{") && value.trim().length > 0 && !isPlaceholderCredential(value);
 }
 
 export function isConfigureAwsCredentials(uses: string | undefined): boolean {
@@ -220,7 +283,7 @@ function pushFilter(source: WorkflowSource, spec: YAMLMap | undefined): PushFilt
 
 export function parseTriggers(source: WorkflowSource): WorkflowTriggers {
   const on = source.resolve(source.pair(source.root, "on")?.value);
-  const triggers: WorkflowTriggers = { events: [], pullRequest: false, dispatchInputs: {}, callInputs: {} };
+  const triggers: WorkflowTriggers = { events: [], dispatchInputs: {}, callInputs: {} };
   const specs = new Map<string, YAMLMap | undefined>();
   const onMap = source.map(on);
   if (onMap) {
@@ -234,7 +297,6 @@ export function parseTriggers(source: WorkflowSource): WorkflowTriggers {
   for (const [event, spec] of specs) {
     triggers.events.push(event);
     if (event === "push") triggers.push = pushFilter(source, spec);
-    if (event === "pull_request" || event === "pull_request_target") triggers.pullRequest = true;
     if (event === "workflow_dispatch")
       triggers.dispatchInputs = parseInputs(source, source.get(spec, "inputs"));
     if (event === "workflow_call") triggers.callInputs = parseInputs(source, source.get(spec, "inputs"));
@@ -275,7 +337,21 @@ function localWorkflowPath(uses: string): string | undefined {
 
 class Scanner {
   readonly findings: StaticCredentialFinding[] = [];
-  constructor(readonly source: WorkflowSource) {}
+  readonly keySecrets: Record<string, KeyPart> = {};
+  readonly scope: SecretScope;
+  constructor(
+    readonly source: WorkflowSource,
+    readonly known: KeySecrets,
+  ) {
+    this.scope = { path: source.path, declared: declaredSecretNames(source) };
+  }
+
+  isKeySecret = (name: string): boolean => isKeySecret(name, this.known, this.scope);
+
+  /** The secrets in `value` are used as this part of a key: other uses of them are key uses too. */
+  usedAsKey(value: string | undefined, part: KeyPart): void {
+    for (const name of secretNamesIn(value ?? "")) this.keySecrets[secretKey(name, this.scope)] ??= part;
+  }
 
   add(finding: Omit<StaticCredentialFinding, "path">): void {
     this.findings.push({ path: this.source.path, ...finding });
@@ -299,6 +375,7 @@ class Scanner {
         secretNames: secretNamesIn(value ?? ""),
       };
       if (AWS_KEY_ENV.has(name) && isStaticSource(value)) {
+        this.usedAsKey(value, keyPart(name));
         this.add({ kind: "aws-env", cloud: "aws", autoFix: true, ...base });
         clouds.add("aws");
       } else if (AZURE_SECRET_ENV.has(name) && isStaticSource(value)) {
@@ -313,7 +390,7 @@ class Scanner {
           ...base,
         });
         clouds.add("gcp");
-      } else if (base.secretNames.some(isAwsKeySecretName)) {
+      } else if (base.secretNames.some(this.isKeySecret)) {
         this.add({
           kind: "aws-secret-reference",
           cloud: "aws",
@@ -345,6 +422,8 @@ class Scanner {
             AWS_ACTION_KEY_INPUTS.has(source.keyOf(pair) ?? "") && isStaticSource(source.string(pair.value)),
         );
       const first = keyPairs[0];
+      for (const pair of keyPairs)
+        this.usedAsKey(source.string(pair.value), keyPart(source.keyOf(pair) ?? ""));
       if (first) {
         const values = keyPairs.map((pair) => source.string(pair.value) ?? "");
         this.add({
@@ -398,7 +477,8 @@ class Scanner {
         const input = source.keyOf(pair) ?? "";
         const value = source.string(pair.value);
         const secrets = secretNamesIn(value ?? "");
-        if ((AWS_KEY_INPUT.test(input) || secrets.some(isAwsKeySecretName)) && isStaticSource(value)) {
+        if ((AWS_KEY_INPUT.test(input) || secrets.some(this.isKeySecret)) && isStaticSource(value)) {
+          if (AWS_KEY_INPUT.test(input)) this.usedAsKey(value, keyPart(input));
           this.add({
             kind: "aws-input-to-action",
             cloud: "aws",
@@ -422,6 +502,10 @@ class Scanner {
       run.split("\n").forEach((line, i) => {
         const secrets = secretNamesIn(line);
         if (AWS_RUN_LINE.test(line)) {
+          this.usedAsKey(
+            line,
+            keyPart(/(access_key_id|secret_access_key|session_token)/i.exec(line)?.[1] ?? ""),
+          );
           this.add({
             kind: "aws-run-line",
             cloud: "aws",
@@ -433,13 +517,26 @@ class Scanner {
             secretNames: secrets,
           });
           clouds.add("aws");
-        } else if (secrets.some(isAwsKeySecretName)) {
+        } else if (secrets.some(this.isKeySecret) && ecrDockerLoginWithRole(line, this.isKeySecret)) {
+          this.add({
+            kind: "aws-run-line",
+            cloud: "aws",
+            autoFix: true,
+            ...where,
+            name: "docker login to ECR",
+            line: firstLine + offset + i,
+            literal: false,
+            secretNames: secrets,
+            note: "a docker login to ECR with the key: the rewrite logs in with aws ecr get-login-password",
+          });
+          clouds.add("aws");
+        } else if (secrets.some(this.isKeySecret)) {
           this.add({
             kind: "aws-secret-reference",
             cloud: "aws",
             autoFix: false,
             ...where,
-            name: secrets.filter(isAwsKeySecretName).join(", "),
+            name: secrets.filter(this.isKeySecret).join(", "),
             line: firstLine + offset + i,
             literal: false,
             secretNames: secrets,
@@ -503,7 +600,11 @@ class Scanner {
         const name = source.keyOf(inner) ?? "";
         const value = source.string(inner.value);
         const secrets = secretNamesIn(value ?? "");
-        if ((isAwsKeySecretName(name) || secrets.some(isAwsKeySecretName)) && isStaticSource(value)) {
+        const parameter = isKeyParameter(name, this.known, localPath);
+        if ((parameter || secrets.some(this.isKeySecret)) && isStaticSource(value)) {
+          // The called workflow uses `name` as a key: what the caller passes as it is one too.
+          if (parameter)
+            this.usedAsKey(value, this.known.get(`${localPath}|${name.toUpperCase()}`) ?? keyPart(name));
           this.add({
             kind: "aws-reusable-secret",
             cloud: "aws",
@@ -556,7 +657,7 @@ function declaredCallSecrets(scanner: Scanner): void {
   const secrets = source.map(source.get(source.map(source.get(on, "workflow_call")), "secrets"));
   for (const pair of source.pairs(secrets)) {
     const name = source.keyOf(pair) ?? "";
-    if (!isAwsKeySecretName(name)) continue;
+    if (!scanner.isKeySecret(name)) continue;
     scanner.add({
       kind: "aws-declared-secret",
       cloud: "aws",
@@ -570,8 +671,8 @@ function declaredCallSecrets(scanner: Scanner): void {
   }
 }
 
-export function scanSource(source: WorkflowSource): ScannedWorkflow {
-  const scanner = new Scanner(source);
+export function scanSource(source: WorkflowSource, known: KeySecrets = new Map()): ScannedWorkflow {
+  const scanner = new Scanner(source, known);
   const triggers = parseTriggers(source);
   const workflowClouds = scanner.env(source.map(source.get(source.root, "env")), { level: "workflow" });
   declaredCallSecrets(scanner);
@@ -622,22 +723,27 @@ export function scanSource(source: WorkflowSource): ScannedWorkflow {
     triggers,
     jobs,
     findings: findings.sort((a, b) => a.line - b.line),
+    keySecrets: scanner.keySecrets,
     ...(name === undefined ? {} : { name }),
   };
 }
 
-/** Scans one workflow file; a refused or malformed file comes back with `error` and no findings. */
-export function scanWorkflow(file: WorkflowFile): ScannedWorkflow {
+/**
+ * Scans one workflow file; a refused or malformed file comes back with `error` and no findings.
+ * `known` names secrets used as keys elsewhere in the repository: their uses here are key uses.
+ */
+export function scanWorkflow(file: WorkflowFile, known: KeySecrets = new Map()): ScannedWorkflow {
   try {
-    return scanSource(WorkflowSource.parse(file));
+    return scanSource(WorkflowSource.parse(file), known);
   } catch (error: unknown) {
     if (!(error instanceof WorkflowRefused)) throw error;
     return {
       path: file.path,
       env: {},
-      triggers: { events: [], pullRequest: false, dispatchInputs: {}, callInputs: {} },
+      triggers: { events: [], dispatchInputs: {}, callInputs: {} },
       jobs: [],
       findings: [],
+      keySecrets: {},
       error: error.message,
     };
   }

@@ -1,6 +1,6 @@
 /**
  * Steps 5 to 8, after containment: preserve and judge the history (investigate.ts), plan the move to
- * OIDC (prevent.ts), open the issue in the repository, write the audit report, send the follow-up.
+ * OIDC (prevent.ts), open the issue in the repository, send the follow-up, write the audit report.
  * Each step is recorded on the incident once; a step that fails for a passing reason is retried with
  * the message, one that cannot succeed is recorded with a warning, and neither undoes containment.
  */
@@ -21,6 +21,12 @@ import { PLAN_PREFIX, planPrevention } from "./prevent.js";
 import type { PlaybookDeps, RespondOptions } from "./respond.js";
 
 const INVESTIGATION_STEPS = ["snapshot-taken", "evidence-stored", "analyzed"] as const;
+const BEFORE_FOLLOW_UP: ReadonlySet<string> = new Set([...INVESTIGATION_STEPS, "planned", "issue-opened"]);
+
+/** How many times the steps before the follow-up were recorded (done or failed). */
+function stepsBeforeFollowUp(incident: Incident): number {
+  return incident.timeline.filter((entry) => BEFORE_FOLLOW_UP.has(entry.step)).length;
+}
 
 /**
  * Runs on a contained incident only (respond.ts checks), after the first message. `earlier` is the
@@ -144,30 +150,6 @@ export async function afterContainment(
     }
   }
 
-  // Step 8: the audit report, written once beside the evidence (read back from what is stored).
-  if (deps.investigation && retryable.length === 0 && !stepDone(incident, "report-written")) {
-    const started = deps.clock.now();
-    const evidence = deps.investigation.evidence;
-    try {
-      const loaded = await loadReportInput({ incidents: deps.incidents, evidence }, incident.id);
-      const files = await storeReport(
-        evidence,
-        buildReport({ ...loaded, generatedAt: deps.clock.now().toISOString() }),
-      );
-      await save((t, draft) => {
-        draft.report = files.map(({ name, key, sha256, bytes }) => ({ name, key, sha256, bytes }));
-        t.record("report-written", "done", `Audit report: ${files.map((f) => f.name).join(", ")}`, started);
-      });
-    } catch (error: unknown) {
-      const gaveUp = givenUp(error, options);
-      if (!gaveUp) retryable.push(error);
-      await save((t, draft) => {
-        t.record("report-written", "failed", errorMessage(error), started);
-        if (gaveUp) warnOnce(draft, `The audit report could not be written: ${errorMessage(error)}`);
-      });
-    }
-  }
-
   // Step 8, the follow-up: once forensics (and the plan) are done or have given up for good.
   if (deps.investigation && retryable.length === 0 && !stepDone(incident, "followed-up")) {
     const started = deps.clock.now();
@@ -175,10 +157,11 @@ export async function afterContainment(
     const plan = incident.plan
       ? { summary: incident.plan.summary, files: incident.plan.files, location: incident.plan.location }
       : undefined;
-    // The follow-up goes out right after the report is recorded: only a run that found the report
-    // step (or the follow-up itself) already recorded may follow a run that sent it and died.
+    // The follow-up goes out right after the steps before it are recorded: a run that had to record
+    // one of them itself follows a run that died before the follow-up, so only a run that found them
+    // all recorded may follow a run that sent it and died.
     const mayHaveBeenSent =
-      earlier?.timeline.some((e) => e.step === "report-written" || e.step === "followed-up") ?? false;
+      earlier !== undefined && stepsBeforeFollowUp(incident) === stepsBeforeFollowUp(earlier);
     const details = { incident, ...(findings ? { findings } : {}), ...(plan ? { plan } : {}) };
     try {
       const sent = await sendNoticeOnce({
@@ -206,6 +189,57 @@ export async function afterContainment(
         if (gaveUp)
           warnOnce(draft, `The follow-up with findings was NOT sent to Slack: ${errorMessage(error)}`);
       });
+    }
+  }
+
+  // Step 8: the audit report, written once beside the evidence (read back from what is stored), last,
+  // so what it says of the follow-up is still true when it is read.
+  if (deps.investigation && retryable.length === 0 && !stepDone(incident, "report-written")) {
+    const started = deps.clock.now();
+    const evidence = deps.investigation.evidence;
+    try {
+      const loaded = await loadReportInput({ incidents: deps.incidents, evidence }, incident.id);
+      const files = await storeReport(
+        evidence,
+        buildReport({ ...loaded, generatedAt: deps.clock.now().toISOString() }),
+      );
+      await save((t, draft) => {
+        draft.report = files.map(({ name, key, sha256, bytes }) => ({ name, key, sha256, bytes }));
+        t.record("report-written", "done", `Audit report: ${files.map((f) => f.name).join(", ")}`, started);
+      });
+    } catch (error: unknown) {
+      const gaveUp = givenUp(error, options);
+      if (!gaveUp) retryable.push(error);
+      await save((t, draft) => {
+        t.record("report-written", "failed", errorMessage(error), started);
+        if (gaveUp) warnOnce(draft, `The audit report could not be written: ${errorMessage(error)}`);
+      });
+    }
+  }
+
+  // The report in the incident's Slack thread (issue 13: attached, not only named by its S3 key).
+  // Best effort: the report is stored and named in the follow-up whatever Slack says.
+  const attach = deps.notifier.attachReport?.bind(deps.notifier);
+  const html = incident.report?.find((file) => file.name.endsWith(".html"));
+  if (
+    attach &&
+    html &&
+    deps.investigation &&
+    incident.notifications?.slack?.ts &&
+    stepDone(incident, "report-written") &&
+    !stepDone(incident, "report-attached")
+  ) {
+    const started = deps.clock.now();
+    try {
+      const body = await deps.investigation.evidence.get(incident.id, html.name);
+      if (!body) throw new Error(`${html.name} is not in the evidence store`);
+      await attach(incident, { filename: html.name, title: `Audit report ${incident.id}`, body });
+      await save((t) =>
+        t.record("report-attached", "done", `${html.name} shared in the Slack thread`, started),
+      );
+    } catch (error: unknown) {
+      deps.log.warn("the report could not be attached in Slack", { error: errorMessage(error) });
+      await save((t) => t.record("report-attached", "failed", errorMessage(error), started));
     }
   }
 

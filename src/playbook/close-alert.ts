@@ -1,12 +1,11 @@
 /**
  * Playbook step 4, Close the loop: the resolution comment GitHub shows on the alert. It says what
- * was done, with the masked key id only (GitHub keeps it beside the secret, but copies travel).
+ * was done, naming the key by its id (design.md: an identifier, shown in full everywhere).
  */
-import { maskAccessKeyId } from "../domain/access-key.js";
 import type { Incident } from "../domain/incident.js";
 
 export function resolutionComment(incident: Incident): string {
-  const key = incident.accessKeyId ? maskAccessKeyId(incident.accessKeyId) : "the key";
+  const key = incident.accessKeyId ?? "the key";
   const where = incident.location
     ? ` in account ${incident.location.accountId}${incident.location.userName ? ` (user ${incident.location.userName})` : ""}`
     : "";

@@ -3,7 +3,6 @@
  * inline policy) and note any AWS quarantine policy, all three at once once the user is known; then
  * read the key's status back. Deactivate, never delete (facts.md).
  */
-import { maskAccessKeyId } from "../domain/access-key.js";
 import { errorMessage, isRetryable } from "../domain/errors.js";
 import {
   isAwsQuarantinePolicy,
@@ -67,7 +66,7 @@ export async function containKey(input: {
     timeline.recordAt(
       "key-deactivated",
       "done",
-      `iam:UpdateAccessKey ${maskAccessKeyId(accessKeyId)} of ${userName} in ${iam.accountId} -> Inactive`,
+      `iam:UpdateAccessKey ${accessKeyId} of ${userName} in ${iam.accountId} -> Inactive`,
       deactivation.endedAt,
       deactivation.startedAt,
     );

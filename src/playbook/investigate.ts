@@ -85,33 +85,47 @@ export async function investigate(
     },
   );
 
-  // facts.md/issue: the leak time is the commit time of the first location, else the alert's time.
-  const commitSha = incident.leakLocation?.commitSha;
-  if (incident.repository && commitSha && incident.leakedAtSource !== "commit") {
+  // facts.md/issue: the leak time is the commit time of the first location, else the alert's time;
+  // who put the key there (the commit's author and committer, the comment's author) is read with it,
+  // once (issue 11). It tells the people, not the containment: a failure leaves both as they are.
+  const leak = incident.leakLocation;
+  const origin = leak?.commitSha
+    ? { commitSha: leak.commitSha }
+    : leak?.apiPath
+      ? { apiPath: leak.apiPath }
+      : undefined;
+  if (incident.repository && origin && leak?.people === undefined) {
     const ref = {
       repository: incident.repository,
       alertNumber: incident.alertNumber ?? 0,
       ...(incident.installationId === undefined ? {} : { installationId: incident.installationId }),
     };
-    const committed = await deps.alerts.commitTime(ref, commitSha).catch((error: unknown) => {
-      deps.log.warn("commit time unavailable: the alert's time stands for the leak", {
+    const found = await deps.alerts.leakOrigin(ref, origin).catch((error: unknown) => {
+      deps.log.warn("the leak's commit or comment is unavailable: the alert's time stands for the leak", {
         error: errorMessage(error),
       });
       return undefined;
     });
-    if (committed && (!incident.leakedAt || committed < incident.leakedAt)) {
+    if (found) {
+      const committed = found.committedAt;
       await save((_t, draft) => {
-        draft.leakedAt = new Date(committed).toISOString();
-        draft.leakedAtSource = "commit";
+        if (draft.leakLocation) draft.leakLocation = { ...draft.leakLocation, people: found.people };
+        if (committed && (!draft.leakedAt || committed < draft.leakedAt)) {
+          draft.leakedAt = new Date(committed).toISOString();
+          draft.leakedAtSource = "commit";
+        }
       });
     }
   }
-  const leakedAt = new Date(incident.leakedAt ?? incident.createdAt);
+  // A key reported by hand or by AWS Health has no known leak time: the look-back runs from
+  // containment and every call in the window counts as possibly after the leak (never "not used
+  // since the leak" on a guess).
+  const leakedAt = incident.leakedAt ? new Date(incident.leakedAt) : undefined;
   const previous = incident.forensics;
   const window = previous
     ? { startTime: new Date(previous.window.startTime), endTime: new Date(previous.window.endTime) }
     : snapshotWindow({
-        leakedAt,
+        leakedAt: leakedAt ?? new Date(containedAt),
         containedAt: new Date(containedAt),
         now: deps.clock.now(),
         lookbackDays: deps.forensics.lookbackDays,
@@ -168,7 +182,7 @@ export async function investigate(
     .actionsRanges()
     .catch((error: unknown) => ({ problem: errorMessage(error) }));
   const findings = analyzeTrail(events, {
-    leakedAt: leakedAt.toISOString(),
+    ...(leakedAt ? { leakedAt: leakedAt.toISOString() } : {}),
     containedAt,
     accessKeyIds: [incident.accessKeyId],
     actionsRanges: ranges.ranges,

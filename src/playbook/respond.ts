@@ -5,7 +5,6 @@
  * a retry or a crash resumes instead of repeating what must not repeat.
  */
 
-import { maskAccessKeyId } from "../domain/access-key.js";
 import { type AlertJob, incidentIdFor, manualIncidentId } from "../domain/alert-job.js";
 import {
   ConflictError,
@@ -19,6 +18,7 @@ import {
   isAwsQuarantinePolicy,
   REVOKE_OLDER_SESSIONS_POLICY_NAME,
 } from "../domain/revoke-sessions-policy.js";
+import { selftestMode } from "../domain/selftest.js";
 import { withoutUndefined } from "../domain/without-undefined.js";
 import type { Log } from "../logger.js";
 import type {
@@ -44,6 +44,7 @@ import type { InvestigationDeps } from "./investigate.js";
 import { locateKey } from "./locate.js";
 import { noticeDetail, sendNoticeOnce } from "./notice-once.js";
 import type { PreventionDeps } from "./prevent.js";
+import { forSelftest } from "./selftest.js";
 import type { Slots } from "./slots.js";
 import { findMinter } from "./temporary-key.js";
 import { Timeline } from "./timeline.js";
@@ -99,7 +100,8 @@ export async function respondToAlert(
   options: RespondOptions = {},
 ): Promise<RespondResult> {
   const inFlight = deps.inFlight;
-  if (!inFlight) return respondOnce(job, deps, options);
+  // A selftest runs against the canary key only, never touching GitHub (selftest.ts).
+  if (!inFlight) return respondOnce(job, forSelftest(job, deps), options);
   // Another delivery of the same alert running in this process: let it record the incident first,
   // then this one finds it and only records itself, instead of spending IAM's rate limit on a second
   // containment of the same key (a storm delivers most alerts 2-3 times within seconds).
@@ -107,7 +109,7 @@ export async function respondToAlert(
   const earlier = inFlight.get(id);
   const run = (earlier ?? Promise.resolve())
     .catch(() => undefined)
-    .then(() => respondOnce(job, deps, options));
+    .then(() => respondOnce(job, forSelftest(job, deps), options));
   inFlight.set(id, run);
   try {
     return await run;
@@ -164,6 +166,7 @@ async function respondOnce(
   base.alertNumber = job.alertNumber;
   base.secretType = job.secretType;
   if (job.installationId !== undefined) base.installationId = job.installationId;
+  if (job.repositoryVisibility !== undefined) base.repositoryVisibility = job.repositoryVisibility;
   let alert: AlertDetails | undefined;
   let outcome: Outcome;
   try {
@@ -183,16 +186,19 @@ async function respondOnce(
       base.leakedAtSource = "alert";
     }
     if (alert.firstLocation) {
-      const { type, path, startLine, commitSha, url } = alert.firstLocation;
-      base.leakLocation = withoutUndefined({ type, path, startLine, commitSha, url });
+      const { type, path, startLine, commitSha, url, apiPath } = alert.firstLocation;
+      base.leakLocation = withoutUndefined({ type, path, startLine, commitSha, url, apiPath });
     }
     const key = identifyKey(alert);
     base.accessKeyId = key.accessKeyId;
     if (key.secretFingerprint) base.secretFingerprint = key.secretFingerprint;
-    outcome = await contain(key.accessKeyId, deps, timeline, alert.validity);
+    outcome = await contain(key.accessKeyId, deps, timeline, {
+      alertToResolve: selftestMode(ref) === undefined,
+      ...(alert.validity ? { gitHubValidity: alert.validity } : {}),
+    });
   } catch (error: unknown) {
     if (!alert) timeline.record("alert-fetched", "failed", errorMessage(error), fetchStarted);
-    outcome = failedOutcome(error, alert ? "key-located" : "alert-fetched", options);
+    outcome = failedOutcome(error, alert ? "key-located" : "alert-fetched", options, dryRun);
   }
   const incident = assemble(base, outcome, timeline, deps);
   const personsResolution = incident.alertResolvedBefore;
@@ -220,56 +226,103 @@ async function readIncident(id: string, deps: PlaybookDeps): Promise<StoredIncid
   }
 }
 
-/** Entry point for a key leaked somewhere GitHub cannot see (`leak-responder respond --key`). */
+/** An AWS Health `AWS_RISK_CREDENTIALS_EXPOSED` notice for the key (src/intake/aws-health-event.ts). */
+export interface ExposureNotice {
+  /** EventBridge's event id: a redelivery of the same event carries the same one. */
+  eventId: string;
+  eventArn: string;
+  /** When AWS found the key exposed. */
+  detectedAt?: string;
+  /** `owner/name` when AWS's description names a GitHub repository. */
+  repository?: string;
+}
+
+/**
+ * Entry point for a key leaked somewhere GitHub cannot see: a person's `leak-responder respond
+ * --key`, or AWS Health's exposure notice (`notice`). One incident per key either way, so a
+ * person and AWS naming the same key meet on the same record.
+ */
 export async function respondToKey(
   accessKeyId: string,
   deps: PlaybookDeps,
-  options: RespondOptions & { requestedBy?: string } = {},
+  options: RespondOptions & { requestedBy?: string; notice?: ExposureNotice } = {},
 ): Promise<RespondResult> {
   const id = manualIncidentId(accessKeyId);
-  deps.log.appendKeys({ incidentId: id });
+  const notice = options.notice;
+  const deliveryId = notice ? `aws-health-${notice.eventId}` : `manual-${deps.clock.now().getTime()}`;
+  deps.log.appendKeys({ incidentId: id, ...(notice ? { deliveryId } : {}) });
   const dryRun = deps.settings.mode === "dry-run";
   const timeline = new Timeline(deps.clock);
   timeline.record(
     "webhook-received",
     "done",
-    `Manual response requested by ${options.requestedBy ?? "a person"}`,
+    notice
+      ? `AWS Health AWS_RISK_CREDENTIALS_EXPOSED notice ${notice.eventArn}${notice.detectedAt ? ` (AWS found the key exposed at ${notice.detectedAt}; the leak may be older)` : ""}`
+      : `Manual response requested by ${options.requestedBy ?? "a person"}`,
   );
   const stored = dryRun ? undefined : await readIncident(id, deps);
   if (stored && stored.incident.status !== "failed") {
     return {
-      incident: await resume(stored, deps, `manual-${Date.now()}`, undefined, options),
+      incident: await resume(stored, deps, deliveryId, undefined, options),
       duplicate: true,
     };
   }
-  const base = newIncident(id, "manual", deps, timeline, `manual-${deps.clock.now().getTime()}`);
+  const base = newIncident(id, notice ? "aws-health" : "manual", deps, timeline, deliveryId);
   base.accessKeyId = accessKeyId;
+  if (notice?.repository) base.repository = notice.repository;
+  // An EventBridge delivery is retried by the queue like an alert; a person's run is final.
+  const attempt = notice ? options : { ...options, finalAttempt: true };
   let outcome: Outcome;
   try {
-    outcome = await contain(accessKeyId, deps, timeline);
+    outcome = await contain(accessKeyId, deps, timeline, { alertToResolve: false });
   } catch (error: unknown) {
-    outcome = failedOutcome(error, "key-located", { ...options, finalAttempt: true });
+    outcome = failedOutcome(error, "key-located", attempt, dryRun);
   }
   const incident = assemble(base, outcome, timeline, deps);
   if (dryRun) return { incident: await finishDryRun(incident, deps), duplicate: false };
-  return persistAndFinish(incident, stored, deps, undefined, { ...options, finalAttempt: true });
+  return persistAndFinish(incident, stored, deps, undefined, attempt);
+}
+
+/**
+ * Every key of one AWS Health exposure notice, each its own incident. All are tried before a
+ * retryable failure is raised, so one slow account never holds back another key's containment;
+ * the queue's retry then finds the finished ones recorded and repeats nothing.
+ */
+export async function respondToExposure(
+  exposure: ExposureNotice & { accessKeyIds: readonly string[] },
+  deps: PlaybookDeps,
+  options: RespondOptions = {},
+): Promise<RespondResult[]> {
+  const { accessKeyIds, ...notice } = exposure;
+  const results: RespondResult[] = [];
+  const failures: unknown[] = [];
+  for (const accessKeyId of accessKeyIds) {
+    try {
+      results.push(await respondToKey(accessKeyId, deps, { ...options, notice }));
+    } catch (error: unknown) {
+      failures.push(error);
+    } finally {
+      deps.log.removeKeys(["incidentId", "deliveryId"]);
+    }
+  }
+  if (failures.length > 0) throw failures[0];
+  return results;
 }
 
 /**
  * Steps 2-3: locate, then contain (or escalate, or say it is not ours). Transient errors propagate.
- * `gitHubValidity` is GitHub's own check of the key (facts.md: `validity`); "inactive" is verified
+ * `alert.gitHubValidity` is GitHub's own check of the key (facts.md: `validity`); "inactive" is verified
  * against IAM rather than trusted either way, since the check can be stale.
  */
 async function contain(
   accessKeyId: string,
   deps: PlaybookDeps,
   timeline: Timeline,
-  gitHubValidity?: string,
+  alert: { alertToResolve: boolean; gitHubValidity?: string },
 ): Promise<Outcome> {
   const { settings, clock } = deps;
-  const masked = maskAccessKeyId(accessKeyId);
   const started = clock.now();
-  const saidInactive = gitHubValidity === "inactive";
+  const saidInactive = alert.gitHubValidity === "inactive";
   let located: Awaited<ReturnType<typeof locateKey>>;
   try {
     located = await locateKey(accessKeyId, deps.directory, settings.managedAccountIds, deps.memberAccounts);
@@ -279,7 +332,7 @@ async function contain(
       return {
         accessKeyId,
         status: "escalated",
-        summary: `${masked}: GitHub reports the key inactive and IAM has no such key any more: it was deleted before the responder ran, so there is nothing to deactivate. Sessions it minted before deletion can live up to 36 h: a person must find its user in CloudTrail and revoke that user's sessions.`,
+        summary: `${accessKeyId}: GitHub reports the key inactive and IAM has no such key any more: it was deleted before the responder ran, so there is nothing to deactivate. Sessions it minted before deletion can live up to 36 h: a person must find its user in CloudTrail and revoke that user's sessions.`,
         warnings: [],
       };
     }
@@ -295,14 +348,13 @@ async function contain(
     return {
       accessKeyId,
       status: "not-ours",
-      summary: `${masked} belongs to AWS account ${located.accountId}, which this responder does not manage. Tell that account's owner; nothing was changed.`,
+      summary: `${accessKeyId} belongs to AWS account ${located.accountId}, which this responder does not manage. Tell that account's owner; nothing was changed.`,
       warnings: [],
       location: { accountId: located.accountId, viaMemberRole: false },
     };
   }
   if (located.kind === "temporary") {
-    timeline.record("key-located", "done", `Temporary credentials of account ${located.accountId}`, started);
-    return containTemporaryKey(accessKeyId, located, deps, timeline);
+    return containTemporaryKey(accessKeyId, located, deps, timeline, started);
   }
   const { location, iam } = located;
   timeline.record(
@@ -315,24 +367,28 @@ async function contain(
     return {
       accessKeyId,
       status: "escalated",
-      summary: `${masked} belongs to protected user ${location.userName} in ${location.accountId}: it was NOT deactivated automatically and is still ACTIVE. A person must decide now.`,
+      summary:
+        settings.mode === "dry-run"
+          ? `Dry run: would NOT deactivate ${accessKeyId}: it belongs to protected user ${location.userName} in ${location.accountId}, so a person would have to decide. Nothing was changed.`
+          : `${accessKeyId} belongs to protected user ${location.userName} in ${location.accountId}: it was NOT deactivated automatically and is still ACTIVE. A person must decide now.`,
       warnings: [],
       location,
     };
   }
   if (settings.mode === "dry-run") {
     const quarantine = await iam.attachedUserPolicies(location.userName).catch(() => []);
-    timeline.record("key-deactivated", "would-do", `Would deactivate ${masked} of ${location.userName}`);
+    timeline.record("key-deactivated", "would-do", `Would deactivate ${accessKeyId} of ${location.userName}`);
     timeline.record(
       "sessions-revoked",
       "would-do",
       `Would deny sessions of ${location.userName} issued before now`,
     );
-    timeline.record("alert-resolved", "would-do", "Would resolve the GitHub alert as revoked");
+    if (alert.alertToResolve)
+      timeline.record("alert-resolved", "would-do", "Would resolve the GitHub alert as revoked");
     return {
       accessKeyId,
       status: "dry-run",
-      summary: `Dry run: would deactivate ${masked} of ${location.userName} in ${location.accountId} and revoke its sessions. Nothing was changed.`,
+      summary: `Dry run: would deactivate ${accessKeyId} of ${location.userName} in ${location.accountId} and revoke its sessions. Nothing was changed.`,
       warnings: [],
       location,
       containment: {
@@ -378,7 +434,7 @@ async function contain(
   return {
     accessKeyId,
     status,
-    summary: `${masked} of ${location.userName} in ${location.accountId} is deactivated${result.sessionsRevoked ? " and its sessions are revoked" : ", but its sessions are NOT revoked"}.${quarantine}`,
+    summary: `${accessKeyId} of ${location.userName} in ${location.accountId} is deactivated${result.sessionsRevoked ? " and its sessions are revoked" : ", but its sessions are NOT revoked"}.${quarantine}`,
     warnings: result.warnings,
     location,
     containment,
@@ -395,32 +451,41 @@ async function containTemporaryKey(
   located: { accountId: string; iam: AccountIam },
   deps: PlaybookDeps,
   timeline: Timeline,
+  started: Date,
 ): Promise<Outcome> {
   const { settings, clock } = deps;
-  const masked = maskAccessKeyId(accessKeyId);
   const location = { accountId: located.accountId, viaMemberRole: located.iam.viaMemberRole };
-  const searched = clock.now();
   const found = await deps.directory
     .activityIn(located.accountId)
-    .then((activity) => findMinter(activity, accessKeyId, searched, deps.investigation?.forensics.regions))
+    .then((activity) => findMinter(activity, accessKeyId, clock.now(), deps.investigation?.forensics.regions))
     .catch((error: unknown) => ({ minter: undefined, unread: [`every region (${errorMessage(error)})`] }));
   const minter = found.minter;
   const escalate = (why: string): Outcome => ({
     accessKeyId,
     status: "escalated",
-    summary: `${masked} is a temporary (ASIA) key in account ${located.accountId}: it cannot be deactivated, only ended by revoking the sessions of the principal that minted it. ${why} A person must revoke that principal's sessions now.`,
+    summary: `${accessKeyId} is a temporary (ASIA) key in account ${located.accountId}: it cannot be deactivated, only ended by revoking the sessions of the principal that minted it. ${why} A person must revoke that principal's sessions now.`,
     warnings: [],
     location,
   });
   if (!minter) {
-    timeline.record("key-located", "failed", "CloudTrail names no principal for the key", searched);
+    timeline.record(
+      "key-located",
+      "failed",
+      `Temporary credentials of account ${located.accountId}: CloudTrail names no principal that minted them`,
+      started,
+    );
     const unread = found.unread.length > 0 ? ` Unread: ${found.unread.join("; ")}.` : "";
     return escalate(
       `CloudTrail shows no call by it in the last 36 hours (events take up to 15 minutes to appear).${unread}`,
     );
   }
   const principal = `${minter.kind} ${minter.name}`;
-  timeline.record("key-located", "done", `Minted by ${principal}`, searched);
+  timeline.record(
+    "key-located",
+    "done",
+    `Temporary credentials of account ${located.accountId}, minted by ${principal}`,
+    started,
+  );
   if (minter.kind === "user" && isProtectedUser(settings.protectedUsers, minter.name)) {
     return escalate(`It was minted by protected user ${minter.name}: nothing was revoked automatically.`);
   }
@@ -429,7 +494,7 @@ async function containTemporaryKey(
     return {
       accessKeyId,
       status: "dry-run",
-      summary: `Dry run: would deny every session of ${principal} in ${located.accountId} issued before now, which ends ${masked}. Nothing was changed.`,
+      summary: `Dry run: would deny every session of ${principal} in ${located.accountId} issued before now, which ends ${accessKeyId}. Nothing was changed.`,
       warnings: [],
       location: { ...location, ...(minter.kind === "user" ? { userName: minter.name } : {}) },
       containment: { quarantinePolicies: [] },
@@ -449,7 +514,7 @@ async function containTemporaryKey(
   return {
     accessKeyId,
     status: "contained",
-    summary: `${masked} is a temporary (ASIA) key minted by ${principal} in ${located.accountId}: every session of ${minter.name} issued before containment is now denied, which ends it. Legitimate holders must sign in or assume the role again.`,
+    summary: `${accessKeyId} is a temporary (ASIA) key minted by ${principal} in ${located.accountId}: every session of ${minter.name} issued before containment is now denied, which ends it. Legitimate holders must sign in or assume the role again.`,
     warnings: [],
     location: { ...location, ...(minter.kind === "user" ? { userName: minter.name } : {}) },
     containment: {
@@ -461,14 +526,17 @@ async function containTemporaryKey(
   };
 }
 
-function failedOutcome(error: unknown, step: StepName, options: RespondOptions): Outcome {
+/** A dry run contains nothing by design: its failure is that it could not tell what it would do. */
+function failedOutcome(error: unknown, step: StepName, options: RespondOptions, dryRun = false): Outcome {
   if (isRetryable(error) && !options.finalAttempt) throw error;
   const code =
     error instanceof PermanentFailure || error instanceof TransientFailure ? error.code : "Unexpected";
   const message = errorMessage(error);
   return {
     status: "failed",
-    summary: `The leaked key is NOT contained: ${message}`,
+    summary: dryRun
+      ? `Dry run: could not tell what would be done: ${message}. Nothing was changed.`
+      : `The leaked key is NOT contained: ${message}`,
     warnings: [],
     failure: { step, code, message },
   };
@@ -579,7 +647,7 @@ async function tellUnrecorded(incident: Incident, error: unknown, deps: Playbook
   const contained = isContained(incident.status);
   const timeline = new Timeline(deps.clock, incident.timeline);
   timeline.record("incident-recorded", "failed", message);
-  const manual = incident.source === "manual";
+  const manual = incident.source !== "github-alert";
   const told: Incident = {
     ...incident,
     status: contained ? "contained-with-warnings" : incident.status,
@@ -776,9 +844,11 @@ async function finish(
         t.recordAt(
           "alert-resolved",
           "done",
-          alreadyResolved
-            ? `GitHub alert found already resolved (${resumed?.alert?.resolution ?? incident.alertResolvedBefore ?? "no resolution given"})`
-            : "GitHub alert resolved as revoked",
+          ref && selftestMode(ref)
+            ? "Selftest: no GitHub alert to resolve"
+            : alreadyResolved
+              ? `GitHub alert found already resolved (${resumed?.alert?.resolution ?? incident.alertResolvedBefore ?? "no resolution given"})`
+              : "GitHub alert resolved as revoked",
           resolved.endedAt,
           started,
         );

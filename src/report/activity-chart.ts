@@ -6,7 +6,7 @@
 import type { ActivityData, ActivityView } from "./activity-buckets.js";
 import { BEFORE_LEAK, OTHER_CALLS, OTHER_REGIONS } from "./activity-buckets.js";
 import { escapeHtml } from "./html-escape.js";
-import { formatStep } from "./time-format.js";
+import { formatStep, formatUtc } from "./time-format.js";
 
 const WIDTH = 960;
 const PLOT_HEIGHT = 200;
@@ -119,7 +119,7 @@ export function activityChartSvg(
     if (total === 0) return;
     const x = MARGIN.left + bucket * bucketWidth;
     const width = Math.max(bucketWidth - (bucketWidth > 4 ? 1 : 0), 1);
-    const start = new Date(from + bucket * view.bucketMs).toISOString().slice(0, 19).replace("T", " ");
+    const start = formatUtc(new Date(from + bucket * view.bucketMs).toISOString());
     let base = 0;
     for (const index of order) {
       const count = row[index] ?? 0;
@@ -128,7 +128,7 @@ export function activityChartSvg(
       const top = y(base + count);
       const height = Math.max(y(base) - top, 1);
       parts.push(
-        `<rect class="bar" data-series="${escapeHtml(name)}" data-count="${count}" x="${x.toFixed(2)}" y="${(y(base) - height).toFixed(2)}" width="${width.toFixed(2)}" height="${height.toFixed(2)}" fill="${seriesColour(activity, name)}"><title>${escapeHtml(`${start} UTC, ${formatStep(view.bucketMs)}: ${plural(count, "call")} (${name})`)}</title></rect>`,
+        `<rect class="bar" data-series="${escapeHtml(name)}" data-count="${count}" x="${x.toFixed(2)}" y="${(y(base) - height).toFixed(2)}" width="${width.toFixed(2)}" height="${height.toFixed(2)}" fill="${seriesColour(activity, name)}"><title>${escapeHtml(`${start}, ${formatStep(view.bucketMs)}: ${plural(count, "call")} (${name})`)}</title></rect>`,
       );
       base += count;
     }
@@ -185,7 +185,7 @@ export function activityChartSvg(
       marker.kind === "leak" ? (mx < MARGIN.left + 150 ? "start" : "end") : nearRight ? "end" : "start";
     const labelX = anchor === "end" ? mx - 4 : mx + 4;
     parts.push(
-      `<g class="marker marker-${marker.kind}" data-marker="${marker.kind}"><line x1="${mx.toFixed(2)}" x2="${mx.toFixed(2)}" y1="${labelY - 8}" y2="${axisY}" stroke="${marker.colour}" stroke-width="1.5"${marker.dash} /><text x="${labelX.toFixed(2)}" y="${labelY}" text-anchor="${anchor}" fill="${marker.colour}" class="marker-label">${escapeHtml(marker.label)}</text><title>${escapeHtml(`${marker.label}: ${marker.at ?? ""}`)}</title></g>`,
+      `<g class="marker marker-${marker.kind}" data-marker="${marker.kind}"><line x1="${mx.toFixed(2)}" x2="${mx.toFixed(2)}" y1="${labelY - 8}" y2="${axisY}" stroke="${marker.colour}" stroke-width="1.5"${marker.dash} /><text x="${labelX.toFixed(2)}" y="${labelY}" text-anchor="${anchor}" fill="${marker.colour}" class="marker-label">${escapeHtml(marker.label)}</text><title>${escapeHtml(`${marker.label}: ${marker.at ? formatUtc(marker.at) : ""}`)}</title></g>`,
     );
   }
 
@@ -229,7 +229,7 @@ export function activityChartSvg(
 
   const by = activity.groupBy === "category" ? "signal category" : "region";
   const title = `${view.title}: calls by the key per ${formatStep(view.bucketMs)}, by ${by}`;
-  const description = `${plural(view.total, "call")} from ${view.from} to ${view.to} (UTC); busiest ${formatStep(view.bucketMs)}: ${plural(view.peak, "call")}.`;
+  const description = `${plural(view.total, "call")} from ${formatUtc(view.from)} to ${formatUtc(view.to)}; busiest ${formatStep(view.bucketMs)}: ${plural(view.peak, "call")}.`;
   return [
     `<svg class="activity-chart" id="${id}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${height}" width="100%" role="img" aria-labelledby="${id}-title ${id}-desc" font-family="system-ui, -apple-system, 'Segoe UI', sans-serif" font-size="12">`,
     `<title id="${id}-title">${escapeHtml(title)}</title>`,

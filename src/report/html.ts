@@ -6,8 +6,10 @@
  */
 import { activityChartSvg } from "./activity-chart.js";
 import { escapeHtml as e } from "./html-escape.js";
+import { planSummaryHtml } from "./plan-summary.js";
 import type { AuditReport, ReportFollowUp } from "./report-model.js";
 import {
+  leakPeopleWords,
   leakWhere,
   OUTCOME_WORDS,
   ownerWords,
@@ -71,7 +73,7 @@ svg .axis-title { fill: #52606d; font-size: 11px; }
 svg .legend { fill: #1f2933; font-size: 12px; }
 svg .marker-label { font-size: 11.5px; font-weight: 600; }
 svg .empty { fill: #7b8794; font-size: 14px; }
-.plan-summary { white-space: pre-line; background: var(--soft); border-left: 4px solid var(--info); padding: 10px 14px; border-radius: 0 6px 6px 0; }
+.plan-summary { background: var(--soft); border-left: 4px solid var(--info); padding: 10px 14px; border-radius: 0 6px 6px 0; }
 .muted { color: var(--muted); }
 footer { margin-top: 44px; padding-top: 12px; border-top: 1px solid var(--line); color: var(--muted); font-size: 12.5px; }
 a { color: var(--info); }
@@ -176,6 +178,8 @@ function header(report: AuditReport): string {
   if (owner) facts.push(["Owner", e(owner)]);
   const where = leakWhere(report);
   if (where) facts.push(["Leaked in", link(where, incident.leakLocation?.url)]);
+  const people = leakPeopleWords(incident.leakLocation?.people, incident.leakLocation?.type);
+  if (people) facts.push(["Put there by", e(people)]);
   if (incident.alertNumber !== undefined)
     facts.push(["GitHub alert", link(`#${incident.alertNumber}`, incident.alertUrl)]);
   if (incident.githubIssue)
@@ -347,7 +351,7 @@ function findingsSection(report: AuditReport): string {
         { head: "Access key id", cell: (d) => code(d.accessKeyId), className: "nowrap" },
         { head: "Via", cell: (d) => e(d.via) },
         { head: "Minted (UTC)", cell: (d) => time(d.mintedAt), className: "time" },
-        { head: "Expires", cell: (d) => e(d.expiration ?? "") },
+        { head: "Expires (UTC)", cell: (d) => time(d.expiration), className: "time" },
         { head: "Role", cell: (d) => e(d.roleArn ?? "") },
         { head: "Calls", cell: (d) => String(d.calls), num: true },
       ]),
@@ -441,7 +445,7 @@ function planSection(report: AuditReport): string {
     plan.files.length > 0
       ? `<h3>Files${plan.location ? ` <span class="muted">in ${code(plan.location)}</span>` : ""}</h3><ul>${plan.files.map((f) => `<li>${code(f)}</li>`).join("")}${plan.filesOmitted > 0 ? `<li class="muted">and ${plan.filesOmitted} more</li>` : ""}</ul>`
       : "";
-  return `<section id="plan"><h2>OIDC migration plan</h2><p class="plan-summary">${e(plan.summary)}</p>${nothing}${roles}${files}</section>`;
+  return `<section id="plan"><h2>OIDC migration plan</h2><div class="plan-summary">${planSummaryHtml(plan.summary)}</div>${nothing}${roles}${files}</section>`;
 }
 
 function logSection(report: AuditReport): string {

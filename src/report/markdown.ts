@@ -5,8 +5,10 @@
  */
 import type { ActivityData, ActivityView } from "./activity-buckets.js";
 import { mdText } from "./markdown-text.js";
+import { planSummaryMarkdown } from "./plan-summary.js";
 import type { AuditReport } from "./report-model.js";
 import {
+  leakPeopleWords,
   leakWhere,
   OUTCOME_WORDS,
   ownerWords,
@@ -192,12 +194,12 @@ function findingsSection(report: AuditReport): string[] {
     out.push("### Temporary credentials minted by the key", "");
     out.push(
       ...table(
-        ["Access key id", "Via", "Minted (UTC)", "Expires", "Role", "Calls"],
+        ["Access key id", "Via", "Minted (UTC)", "Expires (UTC)", "Role", "Calls"],
         findings.derivedCredentials.map((d) => [
           mdText(d.accessKeyId),
           mdText(d.via),
           when(d.mintedAt),
-          mdText(d.expiration ?? ""),
+          when(d.expiration),
           mdText(d.roleArn ?? ""),
           String(d.calls),
         ]),
@@ -252,6 +254,8 @@ export function renderMarkdown(report: AuditReport): string {
   if (owner) facts.push(["Owner", mdText(owner)]);
   const where = leakWhere(report);
   if (where) facts.push(["Leaked in", link(where, incident.leakLocation?.url)]);
+  const people = leakPeopleWords(incident.leakLocation?.people, incident.leakLocation?.type);
+  if (people) facts.push(["Put there by", mdText(people)]);
   if (incident.alertNumber !== undefined)
     facts.push(["GitHub alert", link(`#${incident.alertNumber}`, incident.alertUrl)]);
   if (incident.githubIssue)
@@ -345,7 +349,7 @@ export function renderMarkdown(report: AuditReport): string {
 
   out.push("## OIDC migration plan", "");
   if (report.plan) {
-    out.push(...report.plan.summary.split("\n").map((line) => `> ${mdText(line)}`), "");
+    out.push(...planSummaryMarkdown(report.plan.summary));
     if (report.plan.nothingToMigrate)
       out.push("No workflow uses a static cloud key: nothing to migrate in the repository.", "");
     if (report.plan.roles.length > 0) out.push(`Roles: ${report.plan.roles.map(code).join(", ")}.`, "");

@@ -15,7 +15,7 @@ import { SIGNAL_CATEGORIES, type SignalCategory } from "../forensics/signals.js"
 import type { TrailEvent } from "../forensics/trail-event.js";
 import { entryOf, timeToContainMs } from "../playbook/timeline.js";
 import { type ActivityData, type ActivityGrouping, bucketActivity } from "./activity-buckets.js";
-import { formatUtc, msBetween } from "./time-format.js";
+import { formatUtc, isoUtc, msBetween, utcTimesInText } from "./time-format.js";
 
 export const REPORT_VERSION = 1;
 
@@ -168,7 +168,8 @@ export interface AuditReport {
     alertNumber?: number;
     alertUrl?: string;
     githubIssue?: { number: number; url: string };
-    leakLocation?: { path?: string; startLine?: number; commitSha?: string; url?: string };
+    /** Where the key was found, and who put it there; the API path is never shown. */
+    leakLocation?: Omit<NonNullable<Incident["leakLocation"]>, "apiPath">;
     leakedAt?: string;
     leakedAtSource?: "commit" | "alert";
     createdAt: string;
@@ -234,6 +235,11 @@ export interface ReportInput {
 
 function text(value: unknown, max = TEXT_MAX): string {
   return printable(typeof value === "string" ? value : String(value ?? ""), max);
+}
+
+/** A sentence for a person: any time it quotes is written the way the report writes times. */
+function prose(value: unknown, max = TEXT_MAX): string {
+  return utcTimesInText(text(value, max));
 }
 
 /** Keeps line breaks (a plan summary is Markdown), neutralises everything else unprintable. */
@@ -320,7 +326,7 @@ function milestones(incident: Incident): Milestone[] {
       id: milestone.id,
       label,
       outcome: entry?.outcome ?? "not-recorded",
-      ...(entry ? { at: entry.at, detail: text(entry.detail) } : {}),
+      ...(entry ? { at: entry.at, detail: prose(entry.detail) } : {}),
     });
   }
   // The durations between the milestones that happened, in time order.
@@ -362,12 +368,12 @@ function actions(incident: Incident): ReportAction[] {
       step: entry.step,
       outcome: entry.outcome,
       at: entry.at,
-      text: text(entry.detail, LONG_TEXT_MAX),
+      text: prose(entry.detail, LONG_TEXT_MAX),
     }));
 }
 
 function digest(findings: Findings): FindingsDigest {
-  const reasons = capped(findings.reasons, MAX_REASONS, (reason) => text(reason, LONG_TEXT_MAX));
+  const reasons = capped(findings.reasons, MAX_REASONS, (reason) => prose(reason, LONG_TEXT_MAX));
   const addresses = capped(findings.addresses, MAX_ADDRESSES, (address) => {
     const userAgent = optionalText(address.userAgents?.[0]?.userAgent, 300);
     const note = optionalText(address.note);
@@ -409,10 +415,10 @@ function digest(findings: Findings): FindingsDigest {
   const contained = findings.afterContainment;
   return {
     verdict: text(findings.verdict, 40),
-    headline: text(findings.headline, LONG_TEXT_MAX),
+    headline: prose(findings.headline, LONG_TEXT_MAX),
     reasons: reasons.items,
     reasonsOmitted: reasons.omitted,
-    notes: capped(findings.notes, MAX_LIST, (n) => text(n, LONG_TEXT_MAX)).items,
+    notes: capped(findings.notes, MAX_LIST, (n) => prose(n, LONG_TEXT_MAX)).items,
     totals: {
       events: count(findings.totals.events),
       succeeded: count(findings.totals.succeeded),
@@ -460,7 +466,7 @@ function digest(findings: Findings): FindingsDigest {
       accessKeyId: text(d.accessKeyId, 40),
       via: text(d.via, 60),
       mintedAt: text(d.mintedAt, 40),
-      ...(d.expiration ? { expiration: text(d.expiration, 60) } : {}),
+      ...(d.expiration ? { expiration: isoUtc(text(d.expiration, 60)) } : {}),
       ...(d.roleArn ? { roleArn: text(d.roleArn, 300) } : {}),
       calls: count(d.calls),
     })).items,
@@ -742,7 +748,7 @@ export function buildReport(input: ReportInput): AuditReport {
     step: entry.step,
     outcome: entry.outcome,
     at: entry.at,
-    detail: text(entry.detail, LONG_TEXT_MAX),
+    detail: prose(entry.detail, LONG_TEXT_MAX),
     ...(finiteNumber(entry.durationMs) === undefined ? {} : { durationMs: count(entry.durationMs) }),
   }));
   const partial: Omit<AuditReport, "followUps"> = {
@@ -751,7 +757,7 @@ export function buildReport(input: ReportInput): AuditReport {
     incident: {
       id: text(incident.id, 200),
       status: incident.status,
-      summary: text(incident.summary, LONG_TEXT_MAX),
+      summary: prose(incident.summary, LONG_TEXT_MAX),
       mode: incident.mode,
       source: incident.source,
       ...(incident.accessKeyId ? { accessKeyId: text(incident.accessKeyId, 40) } : {}),
@@ -776,10 +782,20 @@ export function buildReport(input: ReportInput): AuditReport {
       ...(leak
         ? {
             leakLocation: {
+              ...(leak.type ? { type: text(leak.type, 60) } : {}),
               ...(leak.path ? { path: text(leak.path, 500) } : {}),
               ...(finiteNumber(leak.startLine) === undefined ? {} : { startLine: count(leak.startLine) }),
               ...(leak.commitSha ? { commitSha: text(leak.commitSha, 64) } : {}),
               ...(leak.url ? { url: text(leak.url, 1000) } : {}),
+              ...(leak.people?.length
+                ? {
+                    people: leak.people.slice(0, 4).map((person) => ({
+                      role: person.role === "committer" ? "committer" : "author",
+                      ...(person.login ? { login: text(person.login, 100) } : {}),
+                      ...(person.name ? { name: text(person.name, 200) } : {}),
+                    })),
+                  }
+                : {}),
             },
           }
         : {}),
@@ -820,8 +836,8 @@ export function buildReport(input: ReportInput): AuditReport {
       files: evidenceFiles(incident, manifest, input.readBack ?? {}),
     },
     ...(plan ? { plan } : {}),
-    warnings: incident.warnings.slice(0, MAX_LIST).map((w) => text(w, LONG_TEXT_MAX)),
-    gaps: (input.problems ?? []).slice(0, MAX_LIST).map((p) => text(p, LONG_TEXT_MAX)),
+    warnings: incident.warnings.slice(0, MAX_LIST).map((w) => prose(w, LONG_TEXT_MAX)),
+    gaps: (input.problems ?? []).slice(0, MAX_LIST).map((p) => prose(p, LONG_TEXT_MAX)),
   };
   return { ...partial, followUps: followUps(partial, incident, findings) };
 }

@@ -1,6 +1,7 @@
 /**
  * Wording shared by the Markdown and HTML renderings, so both say the same thing the same way.
  */
+import type { LeakPerson } from "../domain/incident.js";
 import type { ActivityView } from "./activity-buckets.js";
 import type { AuditReport, Milestone } from "./report-model.js";
 
@@ -51,7 +52,30 @@ export function leakWhere(report: AuditReport): string | undefined {
     ? `${leakLocation.path}${leakLocation.startLine === undefined ? "" : ` line ${leakLocation.startLine}`}`
     : undefined;
   const commit = leakLocation?.commitSha ? `commit ${leakLocation.commitSha.slice(0, 12)}` : undefined;
-  return [repository, place, commit].filter(Boolean).join(", ");
+  // A comment, issue or pull request has no path or commit: its kind is all there is to say where.
+  const kind =
+    leakLocation?.type && leakLocation.type !== "commit" && leakLocation.type !== "unknown"
+      ? leakLocation.type.replace(/_/g, " ")
+      : undefined;
+  return [repository, kind, place, commit].filter(Boolean).join(", ");
+}
+
+/**
+ * `commit author octo-dev (Octo Dev), committer web-flow (GitHub)`: who put the key where it was found
+ * (the private issue says it the same way). Undefined when nobody is known.
+ */
+export function leakPeopleWords(
+  people: ReadonlyArray<LeakPerson> | undefined,
+  locationType: string | undefined,
+): string | undefined {
+  if (!people?.length) return undefined;
+  return people
+    .map((person) => {
+      const role = person.role === "author" && locationType === "commit" ? "commit author" : person.role;
+      const name = person.name && person.name !== person.login ? `(${person.name})` : undefined;
+      return [role, person.login ?? (name ? undefined : "unknown"), name].filter(Boolean).join(" ");
+    })
+    .join(", ");
 }
 
 export function ownerWords(report: AuditReport): string | undefined {

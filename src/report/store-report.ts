@@ -1,7 +1,8 @@
 /**
- * The report written beside the evidence (design.md: evidence and reports are written once, Object
- * Lock on the prefix in production). Each rendering gets a time-stamped name, so a report made
- * later, after more analysis, is added next to the earlier one instead of replacing it.
+ * The report written beside the evidence, once (design.md), but not locked: it is a rendering of
+ * the locked evidence and the incident, and a wrong one must be removable (PutOnceOptions.retain).
+ * Each rendering gets a time-stamped name, so a report made later, after more analysis, is added
+ * next to the earlier one instead of replacing it.
  */
 import type { EvidenceObject, EvidenceStore } from "../ports.js";
 import { renderHtml } from "./html.js";
@@ -41,6 +42,7 @@ export async function storeReport(
       name,
       Buffer.from(renderReport(report, format), "utf8"),
       CONTENT_TYPES[format],
+      { retain: false },
     );
     stored.push({ name, ...object });
   }

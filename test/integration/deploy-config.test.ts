@@ -11,6 +11,7 @@ import { join } from "node:path";
 import type { SSMProvider } from "@aws-lambda-powertools/parameters/ssm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { fakeAccessKeyId } from "../../sandbox/fake-ids.js";
 import { SECRET_VARIABLES, withSsmSecrets } from "../../src/adapters/aws/ssm-secrets.js";
 import { loadIntakeConfig, loadRespondConfig } from "../../src/config.js";
 import {
@@ -80,9 +81,18 @@ const EVERY_OPTIONAL_PARAMETER: Array<{
   { param: "githubIssue", variable: "GITHUB_ISSUE", fn: "respond", value: "false" },
   { param: "githubIssueHideIps", variable: "GITHUB_ISSUE_HIDE_IPS", fn: "respond", value: "true" },
   { param: "lookbackDays", variable: "LOOKBACK_DAYS", fn: "respond", value: "30" },
+  { param: "deleteProposalDays", variable: "DELETE_PROPOSAL_DAYS", fn: "respond", value: "45" },
   { param: "snapshotGraceMinutes", variable: "SNAPSHOT_GRACE_MINUTES", fn: "respond", value: "20" },
   { param: "snapshotRegions", variable: "SNAPSHOT_REGIONS", fn: "respond", value: "eu-west-1,us-east-1" },
   { param: "callTimeoutMs", variable: "CALL_TIMEOUT_MS", fn: "respond", value: "8000" },
+  {
+    param: "selftestCanaryKeyId",
+    variable: "SELFTEST_CANARY_KEY_ID",
+    fn: "respond",
+    // Shaped like a key id, made at run time (nothing credential-shaped is committed).
+    value: fakeAccessKeyId(),
+  },
+  { param: "evidenceRetentionDays", variable: "EVIDENCE_RETENTION_DAYS", fn: "respond", value: "730" },
 ];
 
 function asArray(value: Json): Json[] {
@@ -194,6 +204,7 @@ describe("a cold start with the deployed configuration", () => {
     expect(config.mode).toBe("enforce");
     expect(config.forensics.lookbackDays).toBe(7);
     expect(config.callTimeoutMs).toBe(5000);
+    expect(config.store).toMatchObject({ kind: "s3", evidenceRetentionDays: 365 });
     expect(config.githubIssue).toEqual({ enabled: true, hideIps: false });
     expect(config.github?.apiUrl).toBe("https://api.github.com");
     expect(asked.every((name) => name.startsWith("/leak-responder/test/"))).toBe(true);
@@ -224,6 +235,7 @@ describe("a cold start with the deployed configuration", () => {
     expect(config.organizationAccounts).toBe(true);
     expect(config.memberRoleExternalId).toBe("leak-responder-test");
     expect(isObject(config.store) && config.store.kind).toBe("s3");
+    expect(config.store).toMatchObject({ evidenceRetentionDays: 730 });
   });
 });
 

@@ -29,7 +29,20 @@ beforeAll(async () => {
   sandbox.state.githubApps.set(appId, {
     publicKeyPem: app.publicKey.export({ type: "spki", format: "pem" }).toString(),
   });
-  sandbox.state.addRepo("acme/api", { installationId });
+  sandbox.state.addRepo("acme/api", {
+    installationId,
+    commits: new Map([
+      [
+        "abc1234",
+        {
+          date: "2026-11-20T08:00:00Z",
+          author: { login: "octo-dev", name: "Octo Developer" },
+          committer: { name: "GitHub" },
+        },
+      ],
+    ]),
+    comments: new Map([[9, { login: "octo-commenter", createdAt: "2026-11-21T10:00:00Z" }]]),
+  });
   sandbox.state.addRepo("other/elsewhere", { installationId: 99 });
   sandbox.state.addAlert("acme/api", {
     number: 3,
@@ -96,9 +109,59 @@ describe("GitHubAlertSource against the sandbox's GitHub API (App installation t
     });
   });
 
-  it("names an issue comment location by its type and gives it no API link", async () => {
+  it("names an issue comment location by its type, gives it no link, and keeps the comment's API path", async () => {
     const alert = await source().getAlert({ repository: "acme/api", alertNumber: 6, installationId });
-    expect(alert.firstLocation).toEqual({ type: "issue_comment" });
+    expect(alert.firstLocation).toEqual({
+      type: "issue_comment",
+      apiPath: "/repos/acme/api/issues/comments/9",
+    });
+  });
+
+  it("a commit location's origin: the commit time, its author (GitHub login and name) and committer", async () => {
+    const origin = await source().leakOrigin(
+      { repository: "acme/api", alertNumber: 3, installationId },
+      { commitSha: "abc1234" },
+    );
+    expect(origin).toEqual({
+      committedAt: "2026-11-20T08:00:00Z",
+      people: [
+        { role: "author", login: "octo-dev", name: "Octo Developer" },
+        { role: "committer", name: "GitHub" },
+      ],
+    });
+  });
+
+  it("an issue comment location's origin: the comment's author, read from its API path", async () => {
+    const ref = { repository: "acme/api", alertNumber: 6, installationId };
+    const alert = await source().getAlert(ref);
+    const origin = await source().leakOrigin(ref, alert.firstLocation ?? {});
+    expect(origin).toEqual({ people: [{ role: "author", login: "octo-commenter" }] });
+  });
+
+  it("a location's API URL is kept as a path only when it is this repository's comment, issue or pull request", async () => {
+    const url = (path: string) => `${sandbox.githubUrl}${path}`;
+    const cases: Array<[string, string | undefined]> = [
+      [url("/repos/other/elsewhere/issues/comments/9"), undefined],
+      [url("/repos/acme/api/contents/secret"), undefined],
+      [url("/repos/acme/api/pulls/comments/12"), "/repos/acme/api/pulls/comments/12"],
+      // Only the path is kept: it is asked of the configured API, whatever host the URL named.
+      ["https://elsewhere.example/repos/acme/api/issues/4", "/repos/acme/api/issues/4"],
+    ];
+    let alertNumber = 20;
+    for (const [issueUrl, expected] of cases) {
+      alertNumber += 1;
+      sandbox.state.addAlert("acme/api", {
+        number: alertNumber,
+        secretType: "aws_access_key_id",
+        secret: keyId,
+        locations: [{ type: "issue_comment", details: { issue_comment_url: issueUrl } }],
+      });
+      const alert = await source().getAlert({ repository: "acme/api", alertNumber, installationId });
+      expect(alert.firstLocation).toEqual({
+        type: "issue_comment",
+        ...(expected ? { apiPath: expected } : {}),
+      });
+    }
   });
 
   it("reads the locations API when the alert has no first_location_detected (GHES)", async () => {

@@ -202,6 +202,7 @@ describe("functions/intake.ts handler -> SQS", () => {
       secretType: "aws_access_key_id",
       receivedAt: expect.any(String),
       installationId: 7001,
+      repositoryVisibility: "private",
     });
     const receivedAt = Date.parse(message?.job.receivedAt ?? "");
     expect(receivedAt).toBeGreaterThanOrEqual(before - 1);

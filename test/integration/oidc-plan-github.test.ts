@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { githubService } from "../../sandbox/github.js";
+import { demoAppKeyPair } from "../../sandbox/scenario.js";
 import { Sandbox } from "../../sandbox/server.js";
 import { githubClients } from "../../src/adapters/github/octokit.js";
 import { GitHubRepositorySource } from "../../src/adapters/github/repository-source.js";
@@ -93,6 +94,26 @@ describe("GitHubRepositorySource against the sandbox", () => {
       { path: ".github/workflows/lint.yaml", content: LINT },
     ]);
     expect(sandbox.state.callsTo("github", "getContent")).toHaveLength(3);
+  });
+
+  it("an incident no webhook delivered (no installation id) finds the App's installation on the repository; without one it says the App is not installed", async () => {
+    const keys = demoAppKeyPair();
+    const appId = sandbox.state.nextNumericId();
+    sandbox.state.githubApps.set(appId, { publicKeyPem: keys.publicKeyPem });
+    sandbox.state.addRepo("acme/installed", {
+      installationId: 9001,
+      files: new Map([[".github/workflows/deploy.yml", DEPLOY]]),
+    });
+    const app = new GitHubRepositorySource(
+      githubClients(
+        { apiUrl: sandbox.githubUrl, auth: { kind: "app", appId, privateKey: keys.privateKeyPem } },
+        { retries: 0, retryAfterBaseMs: 1 },
+      ),
+    );
+    const snapshot = await app.load("acme/installed");
+    expect(snapshot.workflows.map((w) => w.path)).toEqual([".github/workflows/deploy.yml"]);
+    expect(sandbox.state.callsTo("github", "getRepoInstallation")).toHaveLength(1);
+    await expect(app.load("acme/empty")).rejects.toThrow(/GitHub App is not installed on acme\/empty/);
   });
 
   it("reads a customised sub claim template", async () => {

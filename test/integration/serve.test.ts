@@ -89,6 +89,7 @@ describe("startLocalServer", () => {
         secretType: "aws_access_key_id",
         receivedAt: expect.any(String),
         installationId: 7001,
+        repositoryVisibility: "private",
       },
     ]);
     expect(Number.isNaN(Date.parse(jobs[0]?.receivedAt ?? ""))).toBe(false);

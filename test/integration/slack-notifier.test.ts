@@ -38,21 +38,20 @@ function incident(accessKeyId: string, status: Incident["status"]): Incident {
 const fast = { retryConfig: { retries: 3, minTimeout: 5, maxTimeout: 10, factor: 1 }, intervalMs: 5 };
 
 describe("SlackWebhookNotifier against the sandbox's incoming webhook", () => {
-  it("posts a Block Kit message with the masked key, the link and the time to contain", async () => {
+  it("posts a Block Kit message with the key id, the link and the time to contain", async () => {
     const key = fakeAccessKeyId();
     await new SlackNotifier({ kind: "webhook", url: sandbox.slackWebhookUrl }, fast).notify(
       incident(key, "contained"),
       "contained",
     );
     const last = sandbox.state.slackMessages.at(-1);
-    expect(last?.raw).toContain(`AKIA${"*".repeat(12)}${key.slice(-4)}`);
-    expect(last?.raw).not.toContain(key);
+    expect(last?.raw).toContain(key);
     expect(last?.raw).toContain("https://github.com/acme/api/security/secret-scanning/7");
     expect(last?.raw).toContain("1.3 s from webhook");
     expect(typeof last?.payload.text).toBe("string");
   });
 
-  it("a failed containment says what to do by hand, still without the full key id", async () => {
+  it("a failed containment says what to do by hand, with the key id in the command", async () => {
     const key = fakeAccessKeyId();
     await new SlackNotifier({ kind: "webhook", url: sandbox.slackWebhookUrl }, fast).notify(
       incident(key, "failed"),
@@ -60,9 +59,9 @@ describe("SlackWebhookNotifier against the sandbox's incoming webhook", () => {
     );
     const raw = sandbox.state.slackMessages.at(-1)?.raw ?? "";
     expect(raw).toContain("ACTION NEEDED");
-    expect(raw).toContain("aws iam update-access-key --user-name ci-deploy --status Inactive");
-    expect(raw).toContain(key.slice(-4));
-    expect(raw).not.toContain(key);
+    expect(raw).toContain(
+      `aws iam update-access-key --user-name ci-deploy --status Inactive --access-key-id ${key}`,
+    );
   });
 
   it("Slack failing 3 times then succeeding delivers exactly one message", async () => {
@@ -107,6 +106,39 @@ describe("SlackNotifier with a bot token: threads, pacing and digests", () => {
     expect(reply?.threadTs).toBe(receipt.ts);
   });
 
+  it("shares the audit report as a file in the incident's thread (external upload, byte for byte)", async () => {
+    const notifier = new SlackNotifier(
+      { kind: "bot", token: token(), channel: "C0SECURITY", apiUrl: `${sandbox.url}/slack/api/` },
+      fast,
+    );
+    const first = incident(fakeAccessKeyId(), "contained");
+    const receipt = await notifier.notify(first, "contained");
+    const body = Buffer.from("<!doctype html><title>report</title><p>ünïcödé survives</p>\n", "utf8");
+    await notifier.attachReport?.(
+      {
+        ...first,
+        notifications: { slack: { channel: receipt.channel ?? "C0SECURITY", ts: receipt.ts ?? "" } },
+      },
+      { filename: "report-20261205T100000000Z.html", title: `Audit report ${first.id}`, body },
+    );
+    const shared = [...sandbox.state.slackFiles.values()].at(-1);
+    expect(shared?.bytes?.equals(body)).toBe(true);
+    expect(shared).toMatchObject({
+      filename: "report-20261205T100000000Z.html",
+      title: `Audit report ${first.id}`,
+      channel: "C0SECURITY",
+      threadTs: receipt.ts,
+    });
+  });
+
+  it("an incoming webhook cannot upload: the notifier has no attachReport", () => {
+    const notifier = new SlackNotifier(
+      { kind: "webhook", url: `${sandbox.url}/slack/webhook/T0/B0/x` },
+      fast,
+    );
+    expect(notifier.attachReport).toBeUndefined();
+  });
+
   it("a burst of incidents becomes one digest, their full details batched in its thread, paced per channel", async () => {
     const before = sandbox.state.slackMessages.length;
     const notifier = new SlackNotifier(
@@ -138,7 +170,7 @@ describe("SlackNotifier with a bot token: threads, pacing and digests", () => {
     expect(threaded).toHaveLength(1);
     for (const i of incidents.slice(1)) {
       expect(threaded[0]?.raw).toContain(i.id);
-      expect(threaded[0]?.raw).toContain(`AKIA${"*".repeat(12)}${i.accessKeyId?.slice(-4)}`);
+      expect(threaded[0]?.raw).toContain(i.accessKeyId ?? "no key id");
     }
     expect(threaded[0]?.raw).toContain("aws iam update-access-key --user-name ci-deploy --status Inactive");
     expect(receipts.slice(1).every((r) => r.ts === digest?.ts)).toBe(true);
@@ -390,7 +422,7 @@ describe("a storm: 500 first messages and 500 follow-ups within Slack's posting 
     storm.state.slackRefusals.length = 0;
     storm.state.slackMessages.length = 0;
   };
-  const masked = (i: Incident) => `AKIA${"*".repeat(12)}${i.accessKeyId?.slice(-4)}`;
+  const keyId = (i: Incident) => i.accessKeyId ?? "no key id";
 
   it("bot token: a digest in parts, details and follow-ups batched in each part's thread, no 429", {
     timeout: 60_000,
@@ -426,9 +458,9 @@ describe("a storm: 500 first messages and 500 follow-ups within Slack's posting 
     for (const i of incidents) {
       const ts = receipts.get(i.id);
       const top = tops.find((m) => m.ts === ts);
-      // Listed (id and masked key) in the message its receipt names...
+      // Listed (id and key id) in the message its receipt names...
       expect(top?.raw, i.id).toContain(`\`${i.id}\``);
-      expect(top?.raw).toContain(masked(i));
+      expect(top?.raw).toContain(keyId(i));
       // ...and, unless it went alone, its details and its follow-up in that message's thread.
       const thread = sent.filter((m) => m.threadTs === ts).map((m) => m.raw);
       if (i.id !== "gh__acme__service-0__0")
@@ -458,7 +490,7 @@ describe("a storm: 500 first messages and 500 follow-ups within Slack's posting 
     for (const i of incidents) {
       // Its first message (alone or a digest line) and its follow-up (alone or a batch line).
       expect(all.filter((raw) => raw.includes(`\`${i.id}\``)).length, i.id).toBeGreaterThanOrEqual(2);
-      expect(all.some((raw) => raw.includes(masked(i)))).toBe(true);
+      expect(all.some((raw) => raw.includes(keyId(i)))).toBe(true);
     }
     // A webhook has no thread: the three that need a person still get their instructions.
     expect(

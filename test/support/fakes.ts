@@ -18,6 +18,7 @@ import type {
   IncidentStore,
   KeyDirectory,
   KeyOwner,
+  LeakOrigin,
   NotificationKind,
   NotificationReceipt,
   Notifier,
@@ -77,8 +78,12 @@ export class FakeAlertSource implements AlertSource {
     if (this.failGet) throw this.failGet;
     return { ...this.alert, secret: new SecretValue(this.alert.secret) };
   }
-  async commitTime(): Promise<string | undefined> {
-    return undefined;
+  /** What leakOrigin answers, and what it was asked. */
+  origin: LeakOrigin = { people: [] };
+  readonly originAsked: Array<{ commitSha?: string; apiPath?: string }> = [];
+  async leakOrigin(_ref: AlertRef, location: { commitSha?: string; apiPath?: string }): Promise<LeakOrigin> {
+    this.originAsked.push(location);
+    return this.origin;
   }
   async resolveAlert(ref: AlertRef, comment: string): Promise<void> {
     const failure = this.failResolve.shift();

@@ -67,6 +67,7 @@ export function world(
     secretType: "aws_access_key_id",
     receivedAt: "2026-11-26T01:59:59.000Z",
     installationId: 42,
+    repositoryVisibility: "private",
   });
   return {
     home,

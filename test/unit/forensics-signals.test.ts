@@ -175,3 +175,24 @@ describe("IAM actions and resources of an event (for the least-privilege plan)",
     expect(raised(story.steps.pivot?.[0])).toEqual(["sts:GetSessionToken"]);
   });
 });
+
+describe("AWSCompromisedKeyQuarantineV4 (AWS managed policy, November 2026)", () => {
+  // The actions its published document denies that the reference's excerpt shows in full; the
+  // rest of its list was not readable here (see the issue note), so only these are claimed.
+  const V4_DENIES = [
+    "cloudtrail:LookupEvents",
+    "ec2:RequestSpotInstances",
+    "ec2:RunInstances",
+    "ec2:StartInstances",
+    "ec2:PurchaseReservedInstancesOffering",
+  ];
+
+  it.each(V4_DENIES)("%s is a signal whose rule cites V4", (action) => {
+    const [service = "", name = ""] = action.split(":");
+    const rule = SIGNAL_RULES.find(
+      (r) => r.eventSource === `${service}.amazonaws.com` && r.eventName === name,
+    );
+    expect(rule, action).toBeDefined();
+    expect(rule?.source).toContain("AWSCompromisedKeyQuarantineV4");
+  });
+});

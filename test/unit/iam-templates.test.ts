@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { FOLLOW_THROUGH_TASK } from "../../src/intake/queued-work.js";
 
 const root = join(import.meta.dirname, "..", "..");
 
@@ -104,5 +105,38 @@ describe("serverless.yml: the respond function's own role (home account)", () =>
 
   it("never assumes the member role of its own account, whose role/* power would reach the responder's roles", () => {
     expect(denied("sts:AssumeRole")).toEqual(["role/${param:memberRoleName}"]);
+  });
+});
+
+describe("serverless.yml: the AWS Health trigger", () => {
+  const service = loadTemplate("serverless.yml") as {
+    resources: { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
+  };
+  const resources = service.resources.Resources;
+
+  it("routes only AWS_RISK_CREDENTIALS_EXPOSED and the daily follow-through to the alert queue, and the queue admits only those rules", () => {
+    const rule = resources.CredentialsExposedRule;
+    expect(rule?.Type).toBe("AWS::Events::Rule");
+    expect(rule?.Properties.EventPattern).toEqual({
+      source: ["aws.health"],
+      "detail-type": ["AWS Health Event"],
+      detail: { eventTypeCode: ["AWS_RISK_CREDENTIALS_EXPOSED"] },
+    });
+    expect(rule?.Properties.Targets).toEqual([{ Id: "alert-queue", Arn: "AlertQueue.Arn" }]);
+    const schedule = resources.FollowThroughSchedule?.Properties;
+    expect(schedule?.ScheduleExpression).toBe("rate(1 day)");
+    const targets = (schedule?.Targets ?? []) as Array<{ Input: string }>;
+    expect(JSON.parse(String(targets[0]?.Input))).toEqual(FOLLOW_THROUGH_TASK);
+    const policy = resources.AlertQueuePolicy?.Properties.PolicyDocument as { Statement: unknown[] };
+    expect(policy.Statement).toEqual([
+      expect.objectContaining({
+        Effect: "Allow",
+        Principal: { Service: "events.amazonaws.com" },
+        Action: "sqs:SendMessage",
+        Condition: {
+          ArnEquals: { "aws:SourceArn": ["CredentialsExposedRule.Arn", "FollowThroughSchedule.Arn"] },
+        },
+      }),
+    ]);
   });
 });

@@ -61,7 +61,35 @@ describe("handleWebhook: alerts that are queued", () => {
         secretType: "aws_access_key_id",
         receivedAt: "2026-11-02T09:14:08.123Z",
         installationId: 7001,
+        repositoryVisibility: "private",
       },
+    ]);
+  });
+
+  it("carries the repository's visibility into the job, and leaves it out (unknown) when the payload has none", async () => {
+    const { deps, queue } = setup();
+    const shaped = (visibility: Record<string, unknown>) => {
+      const payload = secretScanningAlert();
+      const { private: _p, visibility: _v, ...repository } = payload.repository;
+      return { ...payload, repository: { ...repository, ...visibility } };
+    };
+    for (const fields of [
+      { private: false, visibility: "public" },
+      { private: true, visibility: "internal" },
+      { private: true, visibility: "private" },
+      { private: false },
+      {},
+      { visibility: "some-future-kind" },
+    ]) {
+      expect((await call(delivery(shaped(fields), { secret: SECRET }), deps)).status).toBe(202);
+    }
+    expect((queue as RecordingQueue).jobs.map((job) => job.repositoryVisibility ?? "unknown")).toEqual([
+      "public",
+      "internal",
+      "private",
+      "public",
+      "unknown",
+      "unknown",
     ]);
   });
 

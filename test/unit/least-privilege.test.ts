@@ -37,6 +37,19 @@ const ACTION_OVERRIDES: Readonly<Record<string, string>> = {
 };
 
 /**
+ * Parameters that make a command need one more IAM action ("Required permissions for Amazon S3 API
+ * operations", S3 user guide: PutObject with Object Lock retention also needs s3:PutObjectRetention,
+ * with a legal hold s3:PutObjectLegalHold). The evidence store's COMPLIANCE lock rides on PutObject.
+ */
+const PARAMETER_ACTIONS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  "@aws-sdk/client-s3:PutObjectCommand": {
+    ObjectLockMode: "s3:PutObjectRetention",
+    ObjectLockRetainUntilDate: "s3:PutObjectRetention",
+    ObjectLockLegalHoldStatus: "s3:PutObjectLegalHold",
+  },
+};
+
+/**
  * Libraries that build SDK commands on the code's behalf: module -> method -> the command it sends.
  * Powertools' SSMProvider: getParametersByName sends GetParameters (batches of ten, decrypted or not).
  */
@@ -62,6 +75,8 @@ interface CommandUse {
   command: string;
   /** How the code reaches it: "new" for a constructed command, else the library method. */
   via: string;
+  /** The input's property names, when it is written as an object literal in the call. */
+  parameters: string[];
 }
 
 interface ScanResult {
@@ -91,9 +106,18 @@ function scanSource(file: string, text: string): ScanResult {
       }
   }
 
-  const record = (node: ts.Node, module: string, exported: string) => {
+  const record = (node: ts.NewExpression, module: string, exported: string) => {
     if (SERVICE_PREFIX[module]) {
-      uses.push({ file, line: lineOf(node), client: module, command: exported, via: "new" });
+      const input = node.arguments?.[0];
+      const parameters =
+        input && ts.isObjectLiteralExpression(input)
+          ? input.properties.flatMap((property) =>
+              property.name && (ts.isIdentifier(property.name) || ts.isStringLiteral(property.name))
+                ? [property.name.text]
+                : [],
+            )
+          : [];
+      uses.push({ file, line: lineOf(node), client: module, command: exported, via: "new", parameters });
     } else {
       unresolved.push({
         file,
@@ -154,6 +178,7 @@ function scanSource(file: string, text: string): ScanResult {
             client: library.client,
             command,
             via: `${module} ${method}`,
+            parameters: [],
           });
         }
       }
@@ -195,6 +220,28 @@ function missingGrants(uses: readonly CommandUse[], actions: readonly AwsAction[
         `${where}: sends ${use.command} (${use.client}), but ${action} in src/permissions.ts names caller ${JSON.stringify(caller)}`,
       );
     }
+    for (const parameter of use.parameters) {
+      const needs = PARAMETER_ACTIONS[`${use.client}:${use.command}`]?.[parameter];
+      if (!needs) continue;
+      const granted = actions.find((a) => a.action === needs);
+      if (!granted) {
+        problems.push(
+          `${where}: sends ${use.command} (${use.client}) with ${parameter}, but ${needs} is not in src/permissions.ts`,
+        );
+        continue;
+      }
+      const by = granted.caller;
+      if (
+        by.kind !== "code" ||
+        by.client !== use.client ||
+        by.command !== use.command ||
+        !by.withParameters?.includes(parameter)
+      ) {
+        problems.push(
+          `${where}: sends ${use.command} (${use.client}) with ${parameter}, but ${needs} in src/permissions.ts names caller ${JSON.stringify(by)}`,
+        );
+      }
+    }
   }
   return problems;
 }
@@ -204,7 +251,27 @@ function unusedGrants(uses: readonly CommandUse[], actions: readonly AwsAction[]
   const problems: string[] = [];
   for (const entry of actions) {
     if (entry.caller.kind !== "code") continue;
-    const { client, command, via } = entry.caller;
+    const { client, command, via, withParameters } = entry.caller;
+    if (withParameters) {
+      for (const parameter of withParameters) {
+        const needs = PARAMETER_ACTIONS[`${client}:${command}`]?.[parameter];
+        if (needs !== entry.action)
+          problems.push(
+            `src/permissions.ts: ${entry.action} names ${command} of ${client} with ${parameter}, which needs ${needs ?? "no further action"}`,
+          );
+      }
+      const senders = uses.filter(
+        (u) =>
+          u.client === client &&
+          u.command === command &&
+          u.parameters.some((parameter) => withParameters.includes(parameter)),
+      );
+      if (senders.length === 0)
+        problems.push(
+          `src/permissions.ts grants ${entry.action} for ${command} (${client}) with ${withParameters.join("/")}, but no file in src/ or functions/ sends it with them`,
+        );
+      continue;
+    }
     if (iamActionOf(client, command) !== entry.action) {
       problems.push(
         `src/permissions.ts: ${entry.action} names ${command} of ${client}, which needs ${iamActionOf(client, command) ?? "an unknown action"}`,
@@ -305,6 +372,7 @@ describe("least privilege: a deploy cannot fail at 2 AM with AccessDenied", () =
       "await client.send(new s3.DeleteObjectCommand({ Bucket: 'b', Key: 'k' }));",
       "await client.send(new s3.ListObjectsV2Command({ Bucket: 'b' }));",
       "await other.send(new RogueCommand({}));",
+      "await client.send(new s3.PutObjectCommand({ Bucket: 'b', Key: 'k', ObjectLockLegalHoldStatus: 'ON' }));",
     ].join("\n");
     const result = scanSource("src/adapters/aws/rogue.ts", synthetic);
 
@@ -314,6 +382,7 @@ describe("least privilege: a deploy cannot fail at 2 AM with AccessDenied", () =
         "@aws-sdk/client-iam:UpdateAccessKeyCommand:7",
         "@aws-sdk/client-s3:DeleteObjectCommand:8",
         "@aws-sdk/client-s3:ListObjectsV2Command:9",
+        "@aws-sdk/client-s3:PutObjectCommand:11",
       ]);
     });
 
@@ -322,6 +391,23 @@ describe("least privilege: a deploy cannot fail at 2 AM with AccessDenied", () =
       expect(problems).toEqual([
         "src/adapters/aws/rogue.ts:6: sends DeleteAccessKeyCommand (@aws-sdk/client-iam), but iam:DeleteAccessKey is not in src/permissions.ts",
         "src/adapters/aws/rogue.ts:8: sends DeleteObjectCommand (@aws-sdk/client-s3), but s3:DeleteObject is not in src/permissions.ts",
+        "src/adapters/aws/rogue.ts:11: sends PutObjectCommand (@aws-sdk/client-s3) with ObjectLockLegalHoldStatus, but s3:PutObjectLegalHold is not in src/permissions.ts",
+      ]);
+    });
+
+    it("sees the evidence store's Object Lock parameters, which need s3:PutObjectRetention", () => {
+      const lockingPut = scan.uses.find(
+        (u) => u.command === "PutObjectCommand" && u.file === "src/adapters/aws/s3-evidence-store.ts",
+      );
+      expect(lockingPut?.parameters).toEqual(
+        expect.arrayContaining(["ObjectLockMode", "ObjectLockRetainUntilDate"]),
+      );
+      const withoutRetentionGrant = AWS_ACTIONS.filter((a) => a.action !== "s3:PutObjectRetention");
+      expect(missingGrants(scan.uses, withoutRetentionGrant)).toEqual([
+        expect.stringMatching(
+          /^src\/adapters\/aws\/s3-evidence-store\.ts:\d+: sends PutObjectCommand \(@aws-sdk\/client-s3\) with ObjectLockMode, but s3:PutObjectRetention is not in src\/permissions\.ts$/,
+        ),
+        expect.stringContaining("with ObjectLockRetainUntilDate, but s3:PutObjectRetention is not in"),
       ]);
     });
 
@@ -368,6 +454,20 @@ describe("least privilege: a deploy cannot fail at 2 AM with AccessDenied", () =
       };
       expect(unusedGrants(scan.uses, [wrongVia])).toEqual([
         expect.stringContaining("src/adapters/aws/ssm-secrets.ts"),
+      ]);
+      const legalHoldJustInCase: AwsAction = {
+        action: "s3:PutObjectLegalHold",
+        grantedTo: ["respond"],
+        caller: {
+          kind: "code",
+          client: "@aws-sdk/client-s3",
+          command: "PutObjectCommand",
+          withParameters: ["ObjectLockLegalHoldStatus"],
+        },
+        usedFor: "just in case",
+      };
+      expect(unusedGrants(scan.uses, [legalHoldJustInCase])).toEqual([
+        "src/permissions.ts grants s3:PutObjectLegalHold for PutObjectCommand (@aws-sdk/client-s3) with ObjectLockLegalHoldStatus, but no file in src/ or functions/ sends it with them",
       ]);
     });
   });

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { main } from "../../src/cli/main.js";
 
-const COMMANDS = ["demo", "storm", "serve", "respond", "plan", "analyze", "report"];
+const COMMANDS = ["demo", "storm", "serve", "respond", "plan", "analyze", "report", "selftest"];
 /** Names from inside the program a person should never have to read. */
 const INTERNAL_NAMES =
   /\b(ZodError|TypeError|RangeError|InvalidInputError|ConfigError|PermanentFailure|TransientFailure|ERR_[A-Z_]+)\b/;
@@ -34,6 +34,10 @@ describe("leak-responder's command line, the same rules everywhere", () => {
     ["respond", []],
     ["plan", []],
     ["plan", ["--repo", "not a repo"]],
+    ["storm", ["--alerts", "0"]],
+    ["selftest", []],
+    ["selftest", ["--url", "not a url"]],
+    ["selftest", ["--url", "https://intake.example.test/webhooks/github", "--live", "--dry-run"]],
   ])(
     "%s %j: a missing or malformed argument is a usage error (exit 2) in plain words",
     async (command, args) => {

@@ -33,9 +33,9 @@ import {
 import type { PolicyDocument, PolicyStatement } from "../../src/oidc-plan/trust-policy.js";
 import { scanWorkflow } from "../../src/oidc-plan/workflow-scan.js";
 import type { WorkflowFile } from "../../src/oidc-plan/workflow-yaml.js";
+import { ACCOUNT, acmeWeb } from "../support/plan-repository.js";
 
 const FIXTURES = join(import.meta.dirname, "../fixtures/workflows/conformance");
-const ACCOUNT = "123456789012";
 
 function fixture(name: string, path = `.github/workflows/${name}`): WorkflowFile {
   return { path, content: readFileSync(join(FIXTURES, name), "utf8") };
@@ -43,15 +43,7 @@ function fixture(name: string, path = `.github/workflows/${name}`): WorkflowFile
 
 async function plan(workflows: WorkflowFile[], extra: Partial<PlanInput> = {}): Promise<MigrationPlan> {
   const request: PlanInput = {
-    repository: {
-      owner: "acme",
-      name: "web",
-      ownerId: 1001,
-      repoId: 2002,
-      createdAt: "2023-04-01T09:00:00Z",
-      defaultBranch: "main",
-      environments: ["production"],
-    },
+    repository: acmeWeb(["production"]),
     workflows,
     accountId: ACCOUNT,
     region: "us-east-1",

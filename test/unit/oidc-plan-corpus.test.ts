@@ -17,9 +17,9 @@ import {
 } from "../../src/oidc-plan/plan.js";
 import { scanWorkflow } from "../../src/oidc-plan/workflow-scan.js";
 import { rangeOf, type WorkflowFile, WorkflowSource } from "../../src/oidc-plan/workflow-yaml.js";
+import { ACCOUNT, acmeWeb } from "../support/plan-repository.js";
 
 const CORPUS = join(import.meta.dirname, "../fixtures/workflows");
-const ACCOUNT = "123456789012";
 
 const corpus: WorkflowFile[] = readdirSync(CORPUS)
   .filter((name) => name.endsWith(".yml"))
@@ -28,15 +28,7 @@ const corpus: WorkflowFile[] = readdirSync(CORPUS)
 
 function input(workflows: WorkflowFile[]): PlanInput {
   return {
-    repository: {
-      owner: "acme",
-      name: "web",
-      ownerId: 1001,
-      repoId: 2002,
-      createdAt: "2023-04-01T09:00:00Z",
-      defaultBranch: "main",
-      environments: ["staging", "production"],
-    },
+    repository: acmeWeb(["staging", "production"]),
     workflows,
     accountId: ACCOUNT,
     region: "us-east-1",
@@ -282,7 +274,7 @@ describe("what each style turns into", () => {
     }
   });
 
-  it("jobs with different environments get different roles; the pull-request job gets none", () => {
+  it("jobs with different environments get different roles; the pull-request job gets a pull_request role", () => {
     const doc = parse(rewritten(result, "multi-job-environments.yml")) as {
       jobs: Record<string, Record<string, unknown>>;
     };
@@ -292,12 +284,12 @@ describe("what each style turns into", () => {
       )?.with?.["role-to-assume"];
     expect(roleOf("deploy-staging")).toBe(`arn:aws:iam::${ACCOUNT}:role/gh-acme-web-env-staging`);
     expect(roleOf("deploy-production")).toBe(`arn:aws:iam::${ACCOUNT}:role/gh-acme-web-env-production`);
-    expect(roleOf("integration")).toBeUndefined();
-    expect(doc.jobs.integration?.permissions).toBeUndefined();
+    // Issue 11: a job never loses its keys without a role trusting the sub it presents.
+    expect(roleOf("integration")).toBe(`arn:aws:iam::${ACCOUNT}:role/gh-acme-web-pull-requests`);
     expect(doc.jobs.integration?.env).toBeUndefined();
-    expect(result.roles.flatMap((role) => role.jobs)).not.toContain(
-      ".github/workflows/multi-job-environments.yml#integration",
-    );
+    const pullRequests = result.roles.find((role) => role.slug === "pull-requests");
+    expect(pullRequests?.jobs).toContain(".github/workflows/multi-job-environments.yml#integration");
+    expect(pullRequests?.subs.map((sub) => sub.value)).toEqual(["repo:acme/web:pull_request"]);
   });
 
   it("tags and releases get tag-pinned roles, never a branch or wildcard", () => {

@@ -187,7 +187,7 @@ describe("never a wildcard repository sub", () => {
     expect(isWildcardRepositorySub("repo:acme/web:ref:refs/heads/release/*")).toBe(false);
   });
 
-  it("a push to any branch pins the role to the default branch instead of trusting every branch", () => {
+  it("a push to any branch is neither pinned to the default branch nor trusted on every branch: its keys stay", () => {
     const any: PlanInput = {
       repository: repo,
       accountId: ACCOUNT,
@@ -199,10 +199,9 @@ describe("never a wildcard repository sub", () => {
       ],
     };
     const plan = buildMigrationPlan(any, staticCatalogue([]));
-    const subs = plan.roles.flatMap((role) => role.subs.map((sub) => sub.value));
-    expect(subs).toContain("repo:acme/web:ref:refs/heads/main");
-    expect(subs.some((sub) => sub.includes("refs/heads/*"))).toBe(false);
-    expect(plan.warnings.join("\n")).toMatch(/push to any branch/);
+    // Issue 11: pinning main would fail every other branch's run once the keys were gone.
+    expect(plan.roles).toEqual([]);
+    expect(plan.warnings.join("\n")).toMatch(/KEYS KEPT.*push to any branch/);
   });
 
   it("no generated trust policy in a whole plan lacks the aud condition or carries a wildcard repository sub", () => {
@@ -233,8 +232,8 @@ describe("never a wildcard repository sub", () => {
   });
 });
 
-describe("pull requests never get a role", () => {
-  it("a job that runs on pull requests only gets none; a push-only job in the same workflow does", () => {
+describe("pull requests get only the pull_request sub", () => {
+  it("a job that runs on pull requests only gets a role trusting just that; a push-only job's role does not trust it", () => {
     const plan = buildMigrationPlan(
       {
         repository: repo,
@@ -243,12 +242,16 @@ describe("pull requests never get a role", () => {
       },
       staticCatalogue([]),
     );
-    expect(plan.roles.flatMap((role) => role.jobs)).toEqual([".github/workflows/d.yml#deploy"]);
-    for (const role of plan.roles) {
-      expect(trustAllows(role.trustPolicy, claims(pullRequestSub(repo)), ACCOUNT)).toBe(false);
-    }
-    expect(plan.warnings.join("\n")).toMatch(/job test runs only on pull requests: it gets no role/);
-    // The pull-request job's keys are still removed: it must not keep a static key either.
+    // Issue 11: removing the pull-request job's keys without a role would break it.
+    const roleOf = (job: string) =>
+      plan.roles.find((role) => role.jobs.includes(`.github/workflows/d.yml#${job}`));
+    expect(
+      roleOf("deploy") &&
+        trustAllows(roleOf("deploy")?.trustPolicy as PolicyDocument, claims(pullRequestSub(repo)), ACCOUNT),
+    ).toBe(false);
+    expect(roleOf("test")?.subs.map((sub) => sub.value)).toEqual([pullRequestSub(repo)]);
+    expect(plan.warnings.join("\n")).toMatch(/job test runs on pull requests.*forks get no OIDC token/);
+    // The pull-request job's keys are removed: it assumes its own role instead.
     const rewritten = plan.files.find((file) => file.path === "workflows/d.yml")?.content ?? "";
     expect(rewritten).not.toContain("AWS_ACCESS_KEY_ID");
   });

@@ -215,6 +215,28 @@ describe("leak-responder report", () => {
     expect(JSON.parse(json.stdout)).toMatchObject({ count: 1, timeToContain: { medianMs: 250 } });
   });
 
+  it("leaves selftests out of the --since summary: the canary contained on purpose is not a leak", async () => {
+    const stored = await new FileIncidentStore(dir).get(ID);
+    if (!stored) throw new Error("the test's incident is missing");
+    const id = "gh__leak-responder-selftest__live__1796490685000";
+    const { installationId: _none, ...incident } = stored.incident;
+    await new FileIncidentStore(dir).create({
+      ...incident,
+      id,
+      repository: "leak-responder-selftest/live",
+      alertNumber: 1796490685000,
+      location: { accountId: story.cast.accountId, viaMemberRole: true, userName: "leak-responder-canary" },
+    });
+    const md = await run("--since", "30d");
+    expect(md.code).toBe(0);
+    expect(md.stdout).toContain("- Incidents: 1");
+    expect(md.stdout).not.toContain("leak-responder-canary");
+    expect(md.stderr).toContain("Read 2 incident(s)");
+    expect(md.stderr).toContain("(1 selftest(s) left out)");
+    // Its own report is still there for whoever wants it.
+    expect((await run(id)).code).toBe(0);
+  });
+
   it("an unknown incident or a bad argument is one clear line and exit code 2", async () => {
     const unknown = await run("gh__nobody__nothing__1");
     expect(unknown).toMatchObject({ code: 2, stdout: "" });

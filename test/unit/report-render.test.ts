@@ -88,7 +88,7 @@ function scenario(change: (incident: Incident) => Incident = (i) => i): Scenario
     version: 1,
     source: "github-alert",
     status: "contained",
-    summary: `AKIA************${story.cast.accessKeyId.slice(-4)} of ci-deploy is deactivated and its sessions are revoked.`,
+    summary: `${story.cast.accessKeyId} of ci-deploy is deactivated and its sessions are revoked.`,
     accessKeyId: story.cast.accessKeyId,
     secretFingerprint: "sha256:0123456789ab",
     secretType: "aws_access_key_id",

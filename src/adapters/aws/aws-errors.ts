@@ -1,4 +1,5 @@
 import { PermanentFailure, TransientFailure } from "../../domain/errors.js";
+import { unreachable, unreachableWords } from "../network-errors.js";
 
 const DENIED = new Set([
   "AccessDenied",
@@ -61,5 +62,9 @@ export function toResponderError(error: unknown, what: string): Error {
   if (NOT_FOUND.has(name) || INVALID.has(name)) {
     return new PermanentFailure(`${what}: ${name}: ${detail}`, name, { cause });
   }
+  // The SDK has retried it already; a VPN, proxy or endpoint URL is what a person checks next.
+  const away = unreachable(error, "the AWS endpoint");
+  if (away)
+    return new TransientFailure(`${what}: ${unreachableWords(away)}`, "network-unreachable", { cause });
   return new TransientFailure(`${what}: ${name}: ${detail}`, name, { cause });
 }

@@ -1,13 +1,17 @@
 /**
  * Evidence and reports in S3 beside the incident (`incidents/<id>/evidence/<name>`), each written
- * once with `If-None-Match: *`: evidence is never overwritten (Object Lock guards the prefix in
- * production). The SHA-256 is computed here, over the exact bytes stored.
+ * once with `If-None-Match: *`. Evidence is also locked on the same PutObject: Object Lock in
+ * COMPLIANCE mode until now + EVIDENCE_RETENTION_DAYS, so no one (root included) can delete or
+ * replace that version before the date; the bucket has Object Lock on and no default retention, so
+ * an object written without these parameters (a report, incident.json) is not locked. S3 refuses
+ * Object Lock parameters without a checksum of the body: the SHA-256 computed here, over the exact
+ * bytes stored, is sent as x-amz-checksum-sha256, and S3 checks the bytes against it.
  */
 import { createHash } from "node:crypto";
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { ConflictError } from "../../domain/errors.js";
 import { isSafeEvidenceName } from "../../domain/evidence-name.js";
-import type { EvidenceObject, EvidenceStore } from "../../ports.js";
+import type { EvidenceObject, EvidenceStore, PutOnceOptions } from "../../ports.js";
 import { awsErrorName, isNotFound, sdkErrorSummary, toResponderError } from "./aws-errors.js";
 import { INCIDENT_PREFIX } from "./s3-incident-store.js";
 
@@ -16,10 +20,13 @@ export function evidenceKey(incidentId: string, name: string): string {
   return `${INCIDENT_PREFIX}${incidentId}/evidence/${name}`;
 }
 
+const DAY_MS = 86_400_000;
+
 export class S3EvidenceStore implements EvidenceStore {
   constructor(
     private readonly s3: S3Client,
     private readonly bucket: string,
+    private readonly retention: { evidenceRetentionDays: number },
   ) {}
 
   async putOnce(
@@ -27,9 +34,14 @@ export class S3EvidenceStore implements EvidenceStore {
     name: string,
     body: Buffer,
     contentType: string,
+    options: PutOnceOptions = {},
   ): Promise<EvidenceObject> {
     const key = evidenceKey(incidentId, name);
     const sha256 = createHash("sha256").update(body).digest("hex");
+    const retainUntil =
+      options.retain === false
+        ? undefined
+        : new Date(Date.now() + this.retention.evidenceRetentionDays * DAY_MS);
     try {
       await this.s3.send(
         new PutObjectCommand({
@@ -38,8 +50,12 @@ export class S3EvidenceStore implements EvidenceStore {
           Body: body,
           ContentType: contentType,
           IfNoneMatch: "*",
+          ChecksumAlgorithm: "SHA256",
           ChecksumSHA256: Buffer.from(sha256, "hex").toString("base64"),
           Metadata: { sha256 },
+          // Needs s3:PutObjectRetention on the key (serverless.yml grants it on evidence/ only).
+          ObjectLockMode: retainUntil ? "COMPLIANCE" : undefined,
+          ObjectLockRetainUntilDate: retainUntil,
         }),
       );
       return { key, sha256, bytes: body.length };

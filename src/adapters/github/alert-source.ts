@@ -2,9 +2,11 @@
  * Secret scanning alerts through the GitHub REST API (facts.md: the webhook carries no secret, the
  * alert fetch does; resolve as `revoked` after containment).
  */
+
+import type { LeakPerson } from "../../domain/incident.js";
 import { SecretValue } from "../../domain/secret.js";
 import { withoutUndefined } from "../../domain/without-undefined.js";
-import type { AlertDetails, AlertLocation, AlertRef, AlertSource } from "../../ports.js";
+import type { AlertDetails, AlertLocation, AlertRef, AlertSource, LeakOrigin } from "../../ports.js";
 import { toResponderError } from "./github-errors.js";
 import type { GitHubClient } from "./octokit.js";
 
@@ -50,7 +52,33 @@ function pageUrl(value: unknown): string | undefined {
   return url;
 }
 
-function location(raw: unknown, type?: string): AlertLocation | undefined {
+/**
+ * The locations API names no person (`secret-scanning-location-*`: paths, SHAs and API URLs only).
+ * An issue, pull request or comment location gives the API URL of the item, whose `user.login` is
+ * its author. Only the path is kept, and only when it is one of this repository's items: it is later
+ * asked of the configured API, so the token never goes to a host a payload named.
+ */
+const ITEM_PATH =
+  /\/repos\/([^/]+)\/([^/]+)\/((?:issues|pulls)\/comments\/\d+|issues\/\d+|pulls\/\d+(?:\/reviews\/\d+)?)$/;
+
+function itemApiPath(details: Record<string, unknown>, repository: string): string | undefined {
+  for (const [field] of TYPE_BY_FIELD) {
+    const url = str(details[field]);
+    if (!url || !field.endsWith("_url")) continue;
+    let pathname: string;
+    try {
+      pathname = new URL(url).pathname;
+    } catch {
+      return undefined;
+    }
+    const match = ITEM_PATH.exec(pathname);
+    if (!match || `${match[1]}/${match[2]}`.toLowerCase() !== repository.toLowerCase()) return undefined;
+    return `/repos/${match[1]}/${match[2]}/${match[3]}`;
+  }
+  return undefined;
+}
+
+function location(raw: unknown, repository: string, type?: string): AlertLocation | undefined {
   if (!raw || typeof raw !== "object") return undefined;
   const details = raw as Record<string, unknown>;
   const inferred = type ?? TYPE_BY_FIELD.find(([field]) => field in details)?.[1] ?? "unknown";
@@ -61,8 +89,16 @@ function location(raw: unknown, type?: string): AlertLocation | undefined {
       startLine: typeof details.start_line === "number" ? details.start_line : undefined,
       commitSha: str(details.commit_sha),
       url: pageUrl(details.html_url) ?? pageUrl(details.page_url),
+      apiPath: itemApiPath(details, repository),
     }),
   };
+}
+
+/** A commit's author or committer: the GitHub account GitHub matched (top level) and git's name. */
+function commitPerson(role: LeakPerson["role"], account: unknown, git: unknown): LeakPerson[] {
+  const login = str((account as { login?: unknown } | null | undefined)?.login);
+  const name = str((git as { name?: unknown } | null | undefined)?.name);
+  return login || name ? [{ role, ...withoutUndefined({ login, name }) }] : [];
 }
 
 export class GitHubAlertSource implements AlertSource {
@@ -77,7 +113,8 @@ export class GitHubAlertSource implements AlertSource {
       );
       const raw = data as Record<string, unknown>;
       const firstLocation =
-        location(raw.first_location_detected) ?? (await this.firstListedLocation(ref, owner, repo));
+        location(raw.first_location_detected, ref.repository) ??
+        (await this.firstListedLocation(ref, owner, repo));
       const details: AlertDetails = {
         number: Number(raw.number),
         state: String(raw.state),
@@ -123,25 +160,52 @@ export class GitHubAlertSource implements AlertSource {
         () => [],
       );
     const [first] = listed;
-    return first ? location(first.details, str(first.type)) : undefined;
+    return first ? location(first.details, ref.repository, str(first.type)) : undefined;
   }
 
-  async commitTime(ref: AlertRef, commitSha: string): Promise<string | undefined> {
+  async leakOrigin(ref: AlertRef, where: { commitSha?: string; apiPath?: string }): Promise<LeakOrigin> {
+    if (where.commitSha) return this.commitOrigin(ref, where.commitSha);
+    if (where.apiPath) return this.itemAuthor(ref, where.apiPath);
+    return { people: [] };
+  }
+
+  private async commitOrigin(ref: AlertRef, commitSha: string): Promise<LeakOrigin> {
     const { owner, repo } = split(ref.repository);
     try {
       const { data } = await this.clientFor(ref.installationId).request(
         "GET /repos/{owner}/{repo}/commits/{ref}",
-        {
-          owner,
-          repo,
-          ref: commitSha,
-        },
+        { owner, repo, ref: commitSha },
       );
-      const commit = (data as { commit?: { committer?: { date?: unknown }; author?: { date?: unknown } } })
-        .commit;
-      return str(commit?.committer?.date) ?? str(commit?.author?.date);
+      const raw = data as {
+        author?: unknown;
+        committer?: unknown;
+        commit?: { committer?: { date?: unknown }; author?: { date?: unknown } };
+      };
+      const committedAt = str(raw.commit?.committer?.date) ?? str(raw.commit?.author?.date);
+      return {
+        ...(committedAt ? { committedAt } : {}),
+        people: [
+          ...commitPerson("author", raw.author, raw.commit?.author),
+          ...commitPerson("committer", raw.committer, raw.commit?.committer),
+        ],
+      };
     } catch (error: unknown) {
       throw toResponderError(error, `Reading commit ${commitSha.slice(0, 12)} of ${ref.repository}`);
+    }
+  }
+
+  /** The author of the issue, pull request, review or comment at `apiPath` (its `user.login`). */
+  private async itemAuthor(ref: AlertRef, apiPath: string): Promise<LeakOrigin> {
+    // Checked again here: the path may come from a stored incident, and it is sent with the token.
+    const match = ITEM_PATH.exec(apiPath);
+    if (!match || `${match[1]}/${match[2]}`.toLowerCase() !== ref.repository.toLowerCase())
+      return { people: [] };
+    try {
+      const { data } = await this.clientFor(ref.installationId).request(`GET ${apiPath}`);
+      const login = str((data as { user?: { login?: unknown } | null }).user?.login);
+      return { people: login ? [{ role: "author", login }] : [] };
+    } catch (error: unknown) {
+      throw toResponderError(error, `Reading the item that holds alert ${ref.repository}#${ref.alertNumber}`);
     }
   }
 

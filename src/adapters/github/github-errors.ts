@@ -1,4 +1,5 @@
 import { PermanentFailure, TransientFailure } from "../../domain/errors.js";
+import { unreachable, unreachableWords } from "../network-errors.js";
 
 /**
  * The 4xx answers that a retry cannot change. 400 comes from the alert PATCH when the resolution asks
@@ -25,6 +26,11 @@ export function toResponderError(error: unknown, what: string): Error {
     return new TransientFailure(`${what}: GitHub rate limit reached (HTTP 403)`, "github-rate-limited", {
       cause,
     });
+  }
+  // Octokit gives a request that got no answer status 500: that is no answer, not GitHub's 500.
+  const away = unreachable(error, "GitHub");
+  if (away) {
+    return new TransientFailure(`${what}: ${unreachableWords(away)}`, "github-unreachable", { cause });
   }
   const reason = PERMANENT_REASONS[status];
   if (reason) {

@@ -1,12 +1,17 @@
 /**
  * The GitHub issue opened in the repository that leaked the key: what happened, what was done, what
  * the key did, and the change that stops it happening again (the plan, with the workflow diffs), as
- * a checklist the team can work through. The key id is masked; raw IPs can be left out.
+ * a checklist the team can work through. The key id is shown in full (an identifier, never the
+ * secret); raw IPs can be left out. On a public repository (or one whose visibility is unknown) the
+ * issue is a public page and says only that a key was contained, when, and where the private report is.
  */
-import { maskAccessKeyId } from "../../domain/access-key.js";
+import ipaddr from "ipaddr.js";
 import type { Incident } from "../../domain/incident.js";
 import type { Findings } from "../../forensics/findings.js";
 import { mdText } from "../../report/markdown-text.js";
+import { planSummaryMarkdown } from "../../report/plan-summary.js";
+import { leakPeopleWords } from "../../report/report-text.js";
+import { formatUtc, utcTimesInText } from "../../report/time-format.js";
 
 export const ISSUE_LABEL = "leak-responder";
 const MAX_DIFF_CHARS = 20_000;
@@ -23,9 +28,58 @@ function fence(text: string, language = ""): string {
   return `${ticks}${language}\n${text}\n${ticks}`;
 }
 
-/** Inline text from CloudTrail, the alert or configuration: no links, HTML, mentions or refs. */
-function plain(text: string): string {
-  return mdText(text.slice(0, 500));
+/**
+ * Inline text from CloudTrail, the alert or configuration: no links, HTML, mentions or refs; a time
+ * it quotes is written as the report writes times.
+ */
+function plainText(text: string): string {
+  return utcTimesInText(mdText(text.slice(0, 500)));
+}
+
+function titleOf(incident: Incident, key: string): string {
+  return `Leaked AWS key ${key} ${incident.status === "failed" ? "NOT contained" : "contained"} (${incident.id})`;
+}
+
+/**
+ * A public page (issue 11): a key was contained, when, and where the private report is. No account
+ * id, address, IAM or GitHub user name, error text, finding, path or plan: each would tell a reader
+ * of the repository something about the account behind it. The key id, an identifier that opens the
+ * door to `sts:GetAccessKeyInfo`, shows only its last four characters.
+ */
+function publicIssue(incident: Incident): IssueContent {
+  const tail = incident.accessKeyId?.slice(-4);
+  const shown = tail && /^[A-Z0-9]{4}$/.test(tail) ? tail : undefined;
+  const at =
+    incident.containment?.containedAt ??
+    incident.timeline.find((entry) => entry.step === "key-deactivated" && entry.outcome === "done")?.at;
+  const lines = [
+    incident.status === "failed"
+      ? `An AWS access key found in this repository${shown ? ` (key id ending in ${shown})` : ""} could not be confirmed contained.`
+      : `An AWS access key found in this repository${shown ? ` (key id ending in ${shown})` : ""} was contained${at ? ` at ${formatUtc(at)}` : ""}: it no longer works.`,
+    "",
+    `The details are in the private audit report of incident \`${incident.id}\`, stored with the incident under \`incidents/${incident.id}/evidence/\` (\`report-*.md\`, \`.html\`, \`.json\`), for people with access to the responder's AWS account.`,
+    "",
+    "<sub>Opened by leak-responder. This repository is public (or its visibility is unknown), so this issue names no account, address or person.</sub>",
+  ];
+  return {
+    title: titleOf(incident, shown ? `…${shown}` : "(id withheld)"),
+    body: lines.join("\n"),
+    labels: [ISSUE_LABEL, "security"],
+  };
+}
+
+/**
+ * Text in the issue with IP addresses replaced (GITHUB_ISSUE_HIDE_IPS): reasons, details and
+ * warnings quote them too, not only the address table. Candidates are checked by ipaddr.js, so a time
+ * (`09:31:00`) or a version number stays as it is.
+ */
+function withoutIps(text: string): string {
+  return text.replace(/[0-9A-Fa-f]*[:.][0-9A-Fa-f:.]*[0-9A-Fa-f:]/g, (candidate) =>
+    ipaddr.IPv4.isValidFourPartDecimal(candidate) ||
+    (candidate.includes(":") && ipaddr.IPv6.isValid(candidate))
+      ? "[address]"
+      : candidate,
+  );
 }
 
 export function incidentIssue(input: {
@@ -35,13 +89,18 @@ export function incidentIssue(input: {
   hideIps: boolean;
 }): IssueContent {
   const { incident, findings, diffs, hideIps } = input;
-  const key = incident.accessKeyId ? maskAccessKeyId(incident.accessKeyId) : "an AWS access key";
+  const visibility = incident.repositoryVisibility;
+  if (visibility !== "private" && visibility !== "internal") return publicIssue(incident);
+  const plain = (text: string): string => (hideIps ? withoutIps(plainText(text)) : plainText(text));
+  const key = incident.accessKeyId ?? "an AWS access key";
   const leak = incident.leakLocation;
+  const people = leakPeopleWords(leak?.people, leak?.type);
   const where = leak?.path
     ? `${plain(leak.path)}${leak.startLine ? ` line ${leak.startLine}` : ""}`
     : "this repository";
   const lines: string[] = [
     `GitHub secret scanning found the AWS access key ${key} in ${where}${leak?.url ? ` ([view](${leak.url}))` : ""}.`,
+    ...(people ? ["", `Put there by: ${plain(people)}.`] : []),
     "",
     "## What was done",
     "",
@@ -57,9 +116,7 @@ export function incidentIssue(input: {
       "planned",
     ].includes(e.step),
   )) {
-    lines.push(
-      `- ${entry.outcome === "done" ? "✅" : "⚠️"} ${entry.at.replace("T", " ").slice(0, 19)} UTC: ${plain(entry.detail)}`,
-    );
+    lines.push(`- ${entry.outcome === "done" ? "✅" : "⚠️"} ${formatUtc(entry.at)}: ${plain(entry.detail)}`);
   }
   lines.push("", `Status: **${incident.status}**. ${plain(incident.summary)}`);
   // What could not be done (Slack refusing the message among them): the issue may be the one place
@@ -87,7 +144,7 @@ export function incidentIssue(input: {
       "",
       "## The fix: move this repository to GitHub Actions OIDC",
       "",
-      plain(incident.plan.summary),
+      ...planSummaryMarkdown(incident.plan.summary),
     );
     if (incident.plan.roles.length > 0)
       lines.push("", `Roles planned: ${incident.plan.roles.map((r) => plain(r)).join(", ")}.`);
@@ -130,7 +187,7 @@ export function incidentIssue(input: {
     `<sub>Opened by leak-responder for incident \`${incident.id}\`. The leaked key was deactivated, never deleted.</sub>`,
   );
   return {
-    title: `Leaked AWS key ${key} ${incident.status === "failed" ? "NOT contained" : "contained"} (${incident.id})`,
+    title: titleOf(incident, key),
     body: lines.join("\n"),
     labels: [ISSUE_LABEL, "security"],
   };

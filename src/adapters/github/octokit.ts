@@ -10,6 +10,7 @@ import { paginateRest } from "@octokit/plugin-paginate-rest";
 import { retry } from "@octokit/plugin-retry";
 import { DEFAULT_CALL_TIMEOUT_MS, type GitHubAuthConfig } from "../../config.js";
 import { PermanentFailure } from "../../domain/errors.js";
+import { toResponderError } from "./github-errors.js";
 
 const GitHub = Octokit.plugin(retry, paginateRest);
 export type GitHubClient = InstanceType<typeof GitHub>;
@@ -47,7 +48,7 @@ export function githubClients(config: GitHubAuthConfig, options: GitHubClientOpt
   const userAgent = "leak-responder";
   // Also used by @octokit/auth-app to mint installation tokens (it calls through octokit.request).
   const request = { fetch: fetchWithTimeout(options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS) };
-  return (installationId?: number): GitHubClient => {
+  const clientFor = (installationId?: number): GitHubClient => {
     const key = config.auth.kind === "app" ? `app:${installationId ?? "none"}` : "token";
     const cached = cache.get(key);
     if (cached) return cached;
@@ -81,4 +82,44 @@ export function githubClients(config: GitHubAuthConfig, options: GitHubClientOpt
     cache.set(key, client);
     return client;
   };
+  const installations = new Map<string, Promise<number | undefined>>();
+  /**
+   * The App's installation on a repository (`GET /repos/{owner}/{repo}/installation`, answered to
+   * the App's own JWT), for incidents no webhook delivered (AWS Health, a person). A token needs no
+   * installation: undefined.
+   */
+  const installationOf = (repository: string): Promise<number | undefined> => {
+    const auth = config.auth;
+    if (auth.kind !== "app") return Promise.resolve(undefined);
+    let found = installations.get(repository.toLowerCase());
+    if (!found) {
+      const app = new GitHub({
+        baseUrl: config.apiUrl,
+        userAgent,
+        request,
+        retry: retryOptions,
+        authStrategy: createAppAuth,
+        auth: { appId: auth.appId, privateKey: auth.privateKey },
+      });
+      const [owner = "", repo = ""] = repository.split("/");
+      found = app.request("GET /repos/{owner}/{repo}/installation", { owner, repo }).then(
+        ({ data }) => data.id,
+        (error: unknown) => {
+          installations.delete(repository.toLowerCase());
+          if ((error as { status?: unknown }).status === 404) {
+            throw new PermanentFailure(
+              `The GitHub App is not installed on ${repository}, so the responder cannot read its workflows: install it there, or run \`leak-responder plan ${repository}\` with a token`,
+              "github-not-installed",
+            );
+          }
+          throw toResponderError(error, `GitHub: the App's installation on ${repository}`);
+        },
+      );
+      installations.set(repository.toLowerCase(), found);
+    }
+    return found;
+  };
+  return Object.assign(clientFor, { installationOf });
 }
+
+export type GitHubClients = ReturnType<typeof githubClients>;

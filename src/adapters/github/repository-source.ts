@@ -69,11 +69,16 @@ function mapError(error: unknown, what: string, permission: string): Error {
 }
 
 export class GitHubRepositorySource {
-  constructor(private readonly clientFor: (installationId?: number) => GitHubClient) {}
+  constructor(
+    private readonly clientFor: ((installationId?: number) => GitHubClient) & {
+      installationOf?: (repository: string) => Promise<number | undefined>;
+    },
+  ) {}
 
   async load(repository: string, installationId?: number): Promise<RepositorySnapshot> {
     const [owner = "", repo = ""] = repository.split("/");
-    const client = this.clientFor(installationId);
+    // An incident no webhook delivered (AWS Health, a person) names no installation: GitHub is asked.
+    const client = this.clientFor(installationId ?? (await this.clientFor.installationOf?.(repository)));
     const metadata = await this.#repository(client, owner, repo, repository);
     const [environments, subClaim, files] = await Promise.all([
       this.#environments(client, owner, repo, repository),

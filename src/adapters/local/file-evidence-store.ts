@@ -1,6 +1,8 @@
 /**
  * Evidence and reports on the local filesystem, for local runs: written once (exclusive create),
- * beside the incident, with the SHA-256 of the exact bytes.
+ * beside the incident, with the SHA-256 of the exact bytes. Nothing here is locked: a filesystem has
+ * no Object Lock, so anyone who can write the folder can change or delete evidence. Keep evidence
+ * meant for an audit in the S3 store.
  */
 import { createHash } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";

@@ -6,7 +6,6 @@
  * burst takes more messages, never fewer incidents. The ones a person must act on come first,
  * marked ACTION NEEDED and counted in every header, so a batch never hides them.
  */
-import { maskAccessKeyId } from "../../domain/access-key.js";
 import type { Incident } from "../../domain/incident.js";
 import type { FollowUp, NotificationKind } from "../../ports.js";
 import { followUpLine, followUpNeedsLook } from "./follow-up-message.js";
@@ -49,11 +48,11 @@ export function loudFirst<T>(items: readonly T[], loud: (item: T) => boolean): T
 }
 
 /**
- * One incident in a line: id, masked key, status, account, the repository's alert; why, unless it
+ * One incident in a line: id, key id, status, account, the repository's alert; why, unless it
  * is simply contained; ACTION NEEDED in front when a person must act.
  */
 export function digestLine(incident: Incident, kind: NotificationKind): string {
-  const key = incident.accessKeyId ? maskAccessKeyId(incident.accessKeyId) : "unknown key";
+  const key = incident.accessKeyId ?? "unknown key";
   const repo = incident.repository
     ? incident.alertUrl
       ? `<${incident.alertUrl}|${escapeMrkdwn(incident.repository)} #${incident.alertNumber}>`

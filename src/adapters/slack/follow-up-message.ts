@@ -3,9 +3,9 @@
  * did they do, where, and what do we change so it cannot happen again. A thread reply with a bot
  * token, a second message with a webhook.
  */
-import { maskAccessKeyId } from "../../domain/access-key.js";
 import type { Findings } from "../../forensics/findings.js";
 import type { FollowUp } from "../../ports.js";
+import { type Inline, parsePlanSummary, planSummaryText } from "../../report/plan-summary.js";
 import { ownerMentions, type SlackMessage } from "./incident-message.js";
 import {
   type Blocks,
@@ -53,12 +53,37 @@ function addressLines(findings: Findings): string[] {
   });
 }
 
+/** Slack's own formatting for the plan's Markdown (`*bold*`, not `**bold**`), every text escaped. */
+function planSummaryMrkdwn(markdown: string): string {
+  const inline = (parts: readonly Inline[]) =>
+    parts
+      .map(({ kind, text }) =>
+        kind === "strong"
+          ? `*${escapeMrkdwn(text)}*`
+          : kind === "code"
+            ? `\`${escapeMrkdwn(text.replace(/`/g, "'"))}\``
+            : escapeMrkdwn(text),
+      )
+      .join("");
+  return parsePlanSummary(markdown)
+    .flatMap((block) =>
+      block.kind === "heading"
+        ? [`*${inline(block.inline)}*`]
+        : block.kind === "paragraph"
+          ? [inline(block.inline)]
+          : block.kind === "list"
+            ? block.items.map((item) => `• ${inline(item)}`)
+            : block.rows.map((row) => `• ${row.map(inline).join(" · ")}`),
+    )
+    .join("\n");
+}
+
 export function followUpMessage(
   details: FollowUp,
   owners: Readonly<Record<string, string>> = {},
 ): SlackMessage {
   const { incident, findings, plan, reportLocation } = details;
-  const key = incident.accessKeyId ? maskAccessKeyId(incident.accessKeyId) : "the key";
+  const key = incident.accessKeyId ?? "the key";
   const forensics = incident.forensics;
   const blocks: Blocks = [
     { type: "header", text: { type: "plain_text", text: `Forensics and plan: ${key}` } },
@@ -129,7 +154,7 @@ export function followUpMessage(
       type: "section",
       text: {
         type: "mrkdwn",
-        text: `*OIDC migration plan*\n${escapeMrkdwn(plan.summary)}\nFiles (${plan.files.length}): ${listWithCount(
+        text: `*OIDC migration plan*\n${planSummaryMrkdwn(plan.summary)}\nFiles (${plan.files.length}): ${listWithCount(
           plan.files.map((f) => `\`${escapeMrkdwn(f)}\``),
           6,
         )}${plan.location ? `\nWhere: \`${escapeMrkdwn(plan.location)}\`` : ""}`,
@@ -155,7 +180,7 @@ export function followUpMessage(
       },
     ],
   });
-  const text = `${key}: ${findings ? `${findings.verdict}: ${findings.headline}` : "forensics incomplete"}${plan ? ` Plan: ${plan.summary}` : ""}`;
+  const text = `${key}: ${findings ? `${findings.verdict}: ${findings.headline}` : "forensics incomplete"}${plan ? ` Plan: ${oneLine(planSummaryText(plan.summary))}` : ""}`;
   return fitMessage({ text, blocks });
 }
 
@@ -183,11 +208,11 @@ function oneLine(text: string): string {
 /**
  * One follow-up in a line, for a batch when many are ready at once: the verdict, the headline, the
  * size of the history, unread regions, the plan in brief and where the report is. The incident id
- * and the masked key come first, so clipping never loses them.
+ * and the key id come first, so clipping never loses them.
  */
 export function followUpLine(details: FollowUp): string {
   const { incident, findings, plan, reportLocation } = details;
-  const key = incident.accessKeyId ? maskAccessKeyId(incident.accessKeyId) : "the key";
+  const key = incident.accessKeyId ?? "the key";
   const forensics = incident.forensics;
   const parts = [
     findings
@@ -201,7 +226,8 @@ export function followUpLine(details: FollowUp): string {
     if (forensics.rolesRevoked.length > 0)
       parts.push(`roles revoked: ${listWithCount(forensics.rolesRevoked.map(escapeMrkdwn), 3)}`);
   }
-  if (plan) parts.push(`plan: ${clip(escapeMrkdwn(oneLine(plan.summary)), LINE_PLAN_CHARS)}`);
+  if (plan)
+    parts.push(`plan: ${clip(escapeMrkdwn(oneLine(planSummaryText(plan.summary))), LINE_PLAN_CHARS)}`);
   if (reportLocation) parts.push(`report: \`${escapeMrkdwn(reportLocation)}\``);
   return clip(`• \`${incident.id}\` \`${key}\`: ${parts.join(" · ")}`, MAX_LINE_CHARS);
 }

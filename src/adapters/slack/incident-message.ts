@@ -3,7 +3,6 @@
  * is the key dead, where was it, what was done and how fast, and what a person must do now.
  * Block Kit within Slack's limits (facts.md), with a plain-text fallback.
  */
-import { maskAccessKeyId } from "../../domain/access-key.js";
 import type { Incident } from "../../domain/incident.js";
 import { timeToContainMs } from "../../playbook/timeline.js";
 import type { NotificationKind } from "../../ports.js";
@@ -28,11 +27,9 @@ const HEADLINE: Record<NotificationKind, string> = {
 };
 
 function whatToDoNow(incident: Incident, kind: NotificationKind): string | undefined {
-  const last4 = incident.accessKeyId?.slice(-4) ?? "XXXX";
   const user = incident.location?.userName ?? "<user>";
   const account = incident.location?.accountId ?? "<account>";
-  // The key id stays masked in Slack; the command finds it by its last four characters.
-  const keyId = `$(aws iam list-access-keys --user-name ${user} --query "AccessKeyMetadata[?ends_with(AccessKeyId,'${last4}')].AccessKeyId" --output text)`;
+  const keyId = incident.accessKeyId ?? "<access key id>";
   switch (kind) {
     case "partial":
       return [
@@ -70,7 +67,7 @@ export function ownerMentions(incident: Incident, owners: Readonly<Record<string
 
 /** What both the full message and the compact detail say about an incident, worded once. */
 function incidentFacts(incident: Incident, kind: NotificationKind) {
-  const key = incident.accessKeyId ? maskAccessKeyId(incident.accessKeyId) : "unknown key";
+  const key = incident.accessKeyId ?? "unknown key";
   const where = incident.repository
     ? incident.alertUrl
       ? `<${incident.alertUrl}|${escapeMrkdwn(incident.repository)} alert #${incident.alertNumber}>`
@@ -167,7 +164,7 @@ export function incidentMessage(
 /**
  * The incident's full message in one section, for a thread reply that carries several incidents
  * (a burst): the same facts, what to do now for the ones a person must act on, owners mentioned.
- * The incident id and the masked key come first, so clipping never loses them.
+ * The incident id and the key id come first, so clipping never loses them.
  */
 export function incidentDetail(
   incident: Incident,

@@ -8,6 +8,7 @@
 import { WebAPIHTTPError, WebAPIPlatformError } from "@slack/web-api";
 import { IncomingWebhookHTTPError } from "@slack/webhook";
 import { PermanentFailure, TransientFailure } from "../../domain/errors.js";
+import { unreachable, unreachableWords } from "../network-errors.js";
 
 /** Web API `error` codes that are Slack's own trouble, not a refusal. */
 const PASSING_PLATFORM_ERRORS = new Set([
@@ -44,5 +45,8 @@ export function toSlackFailure(error: unknown): Error {
       `slack-${status}`,
     );
   }
+  // Only the host is named: the rest of a webhook URL is its credential.
+  const away = unreachable(error, "Slack");
+  if (away) return new TransientFailure(`Slack: ${unreachableWords(away)}`, "slack-unreachable");
   return new TransientFailure(`Slack did not accept the message: ${detail}`, "SlackFailed");
 }

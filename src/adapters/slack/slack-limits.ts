@@ -4,6 +4,7 @@
  * built freely and then fitted here, so no incident, however large, produces a refused message.
  */
 import type { IncomingWebhookSendArguments } from "@slack/webhook";
+import { utcTimesInText } from "../../report/time-format.js";
 
 export type Blocks = NonNullable<IncomingWebhookSendArguments["blocks"]>;
 export type Block = Blocks[number];
@@ -30,9 +31,13 @@ export function listWithCount(items: readonly string[], shown: number, separator
   return `${items.slice(0, shown).join(separator)}${separator}and ${items.length - shown} more`;
 }
 
-/** Slack mrkdwn: &, < and > are control characters. */
+/**
+ * Slack mrkdwn: &, < and > are control characters. Every text a person reads in a message passes
+ * here, so a time it quotes (a revocation cut-off, a burst's start) is written as the report writes
+ * times: UTC, said so, one format.
+ */
 export function escapeMrkdwn(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  return utcTimesInText(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
 function fitBlock(block: Block): Block {

@@ -24,12 +24,14 @@ import type {
   NotificationKind,
   NotificationReceipt,
   Notifier,
+  ReportAttachment,
 } from "../../ports.js";
 import { type Batch, detailBatches, digestPages, followUpBatches, loudFirst } from "./batch-messages.js";
 import { followUpMessage, followUpNeedsLook } from "./follow-up-message.js";
 import { incidentMessage, needsPerson, type SlackMessage } from "./incident-message.js";
 import { findSentNotice, type NoticeMessage, noticeOf, withNotices } from "./sent-notices.js";
 import { toSlackFailure } from "./slack-errors.js";
+import { clip, escapeMrkdwn } from "./slack-limits.js";
 
 export type SlackTarget =
   | { kind: "webhook"; url: string }
@@ -98,6 +100,8 @@ export class SlackNotifier implements Notifier {
   readonly #post: (message: NoticeMessage, threadTs?: string) => Promise<NotificationReceipt>;
   /** Bot token only: the channel can be read back (sent-notices.ts). */
   readonly findSent?: (incident: Incident, kind: NoticeKind) => Promise<NotificationReceipt | undefined>;
+  /** Bot token only: an incoming webhook cannot upload files. */
+  readonly attachReport?: (incident: Incident, report: ReportAttachment) => Promise<void>;
   readonly #owners: Readonly<Record<string, string>>;
   readonly #intervalMs: number;
   readonly #digestThreshold: number;
@@ -106,6 +110,8 @@ export class SlackNotifier implements Notifier {
   readonly #pages: DigestPage[] = [];
   readonly #details: WaitingDetail[] = [];
   readonly #followUps: WaitingFollowUp[] = [];
+  /** Follow-through reminders: one message each, paced with everything else on the channel. */
+  readonly #reminders: Send[] = [];
   #nextSendAt = 0;
   #pumping = false;
 
@@ -154,6 +160,16 @@ export class SlackNotifier implements Notifier {
       });
       this.#threads = true;
       this.findSent = (incident, kind) => findSentNotice(client, target.channel, incident, kind);
+      // Slack's external upload (files.getUploadURLExternal, the bytes, files.completeUploadExternal),
+      // shared in the incident's thread; needs the files:write scope.
+      this.attachReport = async (incident, report) => {
+        const channel = incident.notifications?.slack?.channel ?? target.channel;
+        const threadTs = incident.notifications?.slack?.ts;
+        const file = { file: report.body, filename: report.filename, title: report.title };
+        await client.filesUploadV2(
+          threadTs ? { channel_id: channel, thread_ts: threadTs, ...file } : { channel_id: channel, ...file },
+        );
+      };
       this.#post = async (message, threadTs) => {
         const out = await client.chat.postMessage({
           channel: target.channel,
@@ -186,13 +202,42 @@ export class SlackNotifier implements Notifier {
     });
   }
 
+  remind(incident: Incident, lines: readonly string[]): Promise<void> {
+    return this.#queueText(lines, this.#threads ? incident.notifications?.slack?.ts : undefined);
+  }
+
+  announce(lines: readonly string[]): Promise<void> {
+    return this.#queueText(lines, undefined);
+  }
+
+  /** A plain message (reminder or summary), one of its own, paced with everything else. */
+  #queueText(lines: readonly string[], threadTs: string | undefined): Promise<void> {
+    const text = lines.map(escapeMrkdwn).join("\n");
+    return new Promise<void>((resolve, reject) => {
+      this.#reminders.push({
+        message: { text, blocks: [{ type: "section", text: { type: "mrkdwn", text: clip(text, 3000) } }] },
+        ...(threadTs ? { threadTs } : {}),
+        sent: () => resolve(),
+        failed: reject,
+      });
+      void this.#pump();
+    });
+  }
+
   /** Slack said wait: nothing more to this channel until then, and then at the usual pace. */
   #holdChannel(ms: number): void {
     this.#nextSendAt = Math.max(this.#nextSendAt, Date.now() + ms + this.#intervalMs);
   }
 
   #waiting(): boolean {
-    return this.#pages.length + this.#firsts.length + this.#details.length + this.#followUps.length > 0;
+    return (
+      this.#pages.length +
+        this.#firsts.length +
+        this.#details.length +
+        this.#followUps.length +
+        this.#reminders.length >
+      0
+    );
   }
 
   async #pump(): Promise<void> {
@@ -250,6 +295,7 @@ export class SlackNotifier implements Notifier {
     }
     if (this.#details.length > 0) return this.#detailSend();
     if (this.#followUps.length > 0) return this.#followUpSend();
+    if (this.#reminders.length > 0) return this.#reminders.shift();
     return undefined;
   }
 
@@ -379,6 +425,7 @@ export class SlackNotifier implements Notifier {
     for (const first of this.#firsts.splice(0)) first.reject(error);
     for (const detail of this.#details.splice(0)) detail.first.reject(error);
     for (const followUp of this.#followUps.splice(0)) followUp.reject(error);
+    for (const reminder of this.#reminders.splice(0)) reminder.failed(error);
   }
 
   async #deliver(message: SlackMessage, threadTs?: string): Promise<NotificationReceipt> {

@@ -1,0 +1,142 @@
+/**
+ * Follow-through end to end on the sandbox, with a simulated clock: a key contained today is
+ * checked the next day (still inactive, the workflows still hold static keys: a reminder in the
+ * incident's thread), said loudly when someone reactivates it, checked again once the repository is
+ * migrated and a month has passed (deletion proposed, never performed), never twice on one day, and
+ * the daily task runs through the respond function's Lambda handler as the schedule delivers it.
+ */
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { handler } from "../../functions/respond.js";
+import { type LocalStack, startLocalStack } from "../../src/cli/local-stack.js";
+import { loadRespondConfig } from "../../src/config.js";
+import type { Incident } from "../../src/domain/incident.js";
+import { FOLLOW_THROUGH_TASK } from "../../src/intake/queued-work.js";
+import { MemoryLog } from "../../src/logger.js";
+import { followThrough } from "../../src/playbook/follow-through.js";
+import { respondToKey } from "../../src/playbook/respond.js";
+import { createPlaybookDeps } from "../../src/responder.js";
+import { lambdaContext, sqsEvent } from "../support/sqs-event.js";
+
+const DAY_MS = 86_400_000;
+const MIGRATED = `name: Deploy
+on:
+  push:
+    branches: [main]
+permissions:
+  id-token: write
+  contents: read
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: aws-actions/configure-aws-credentials@v6
+        with:
+          role-to-assume: arn:aws:iam::123456789012:role/github-deploy
+          aws-region: eu-west-1
+      - run: aws s3 sync site s3://example-site
+`;
+
+let stack: LocalStack;
+let botToken = "";
+
+beforeAll(async () => {
+  stack = await startLocalStack({
+    log: new MemoryLog(),
+    seed: (sandbox) => {
+      botToken = `test-bot-${randomUUID()}`;
+      sandbox.state.slackBotTokens.add(botToken);
+      return {
+        SLACK_BOT_TOKEN: botToken,
+        SLACK_CHANNEL: "C0SECURITY",
+        SLACK_API_URL: `${sandbox.url}/slack/api`,
+      };
+    },
+  });
+});
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+/** The responder as it runs on a given day. */
+function depsAt(day: number, start: number) {
+  const clock = { now: () => new Date(start + day * DAY_MS) };
+  return createPlaybookDeps(loadRespondConfig(process.env), new MemoryLog(), process.env, { clock });
+}
+
+function stored(id: string): Incident | undefined {
+  const body = stack.sandbox.state.buckets
+    .get(stack.world.bucket)
+    ?.get(`incidents/${id}/incident.json`)?.body;
+  return body ? (JSON.parse(body.toString("utf8")) as Incident) : undefined;
+}
+
+describe("the daily follow-through", () => {
+  it("reminds in the thread while the workflows hold static keys, proposes deletion once migrated and unused, deletes nothing", async () => {
+    const { world, sandbox } = stack;
+    const start = Date.now();
+    const contained = await respondToKey(world.leaked.key.accessKeyId, depsAt(0, start));
+    const id = contained.incident.id;
+    // A manual response names no repository: say which one the key served, as a person would.
+    const incident = stored(id);
+    expect(incident?.status).toMatch(/^contained/);
+    const first = depsAt(0, start);
+    const current = await first.incidents.get(id);
+    if (!current) throw new Error("no incident");
+    await first.incidents.update({ ...current.incident, repository: world.repository }, current.etag);
+    const thread = stored(id)?.notifications?.slack?.ts;
+    expect(thread).toBeDefined();
+
+    // Day 1: inactive, unused, but the demo's workflows still use static keys.
+    const day1 = await followThrough(depsAt(1, start), { deleteProposalDays: 30 });
+    expect(day1.failed).toEqual([]);
+    const check1 = day1.checked.find((c) => c.id === id)?.check;
+    expect(check1).toMatchObject({ keyStatus: "Inactive", daysSinceContainment: 1 });
+    expect(check1?.staticUsesLeft).toBeGreaterThan(0);
+    expect(check1?.proposal).toBeUndefined();
+    const [reminder, summary] = sandbox.state.slackMessages.slice(-2);
+    expect(reminder?.threadTs).toBe(thread);
+    expect(reminder?.raw).toContain("still use static AWS keys");
+    // The day's summary goes to the channel itself.
+    expect(summary?.threadTs).toBeUndefined();
+    expect(summary?.raw).toContain("1 open incident(s) checked");
+
+    // The same day again (the queue delivers at least once): nothing is checked or said twice.
+    const messages = sandbox.state.slackMessages.length;
+    const again = await followThrough(depsAt(1, start), { deleteProposalDays: 30 });
+    expect(again.checked.find((c) => c.id === id)).toBeUndefined();
+    expect(sandbox.state.slackMessages).toHaveLength(messages);
+
+    // Day 2: someone reactivated the key. Said loudly, and no deletion can be proposed on it.
+    world.leaked.key.status = "Active";
+    const day2 = await followThrough(depsAt(2, start), { deleteProposalDays: 1 });
+    expect(day2.checked.find((c) => c.id === id)?.check).toMatchObject({ keyStatus: "Active" });
+    expect(day2.checked.find((c) => c.id === id)?.check.proposal).toBeUndefined();
+    expect(sandbox.state.slackMessages.at(-2)?.raw).toContain("ACTIVE again");
+    expect(sandbox.state.slackMessages.at(-1)?.raw).toContain("ALERT");
+    expect(stored(id)?.timeline.at(-1)).toMatchObject({ step: "followed-through", outcome: "failed" });
+    world.leaked.key.status = "Inactive";
+
+    // The team migrates; a month later deletion is proposed, and only proposed.
+    const repo = sandbox.state.repo(world.repository);
+    if (!repo) throw new Error("no repository");
+    repo.files = new Map([[".github/workflows/deploy.yml", MIGRATED]]);
+    const day31 = await followThrough(depsAt(31, start), { deleteProposalDays: 30 });
+    const check31 = day31.checked.find((c) => c.id === id)?.check;
+    expect(check31).toMatchObject({ keyStatus: "Inactive", staticUsesLeft: 0, proposal: "delete-key" });
+    expect(sandbox.state.slackMessages.at(-2)?.raw).toContain("aws iam delete-access-key");
+    expect(sandbox.state.slackMessages.at(-1)?.raw).toContain("1 key(s) ready to delete");
+    expect(world.leaked.key.status).toBe("Inactive");
+    expect(sandbox.state.callsTo("iam", "DeleteAccessKey")).toHaveLength(0);
+    expect(stored(id)?.followThrough?.proposal).toBe("delete-key");
+  });
+
+  it("runs from the schedule's task on the queue, through the respond function", async () => {
+    const context = lambdaContext(stack.world.homeAccountId);
+    const event = sqsEvent(FOLLOW_THROUGH_TASK);
+    expect((await handler(event, context)).batchItemFailures).toEqual([]);
+    const unknownTask = sqsEvent({ source: "leak-responder.schedule", task: "x" });
+    await expect(handler(unknownTask, context)).rejects.toThrow(/All records failed/);
+  });
+});
