@@ -95,10 +95,14 @@ function validate(message: Record<string, unknown>, api: boolean): void {
   if (Array.isArray(blocks) && blocks.length > 50) throw err("invalid_blocks");
 }
 
-function postMessage(request: SandboxRequest, state: SandboxState): SandboxResponse {
+function botToken(request: SandboxRequest, state: SandboxState): void {
   const auth = request.headers.authorization;
   const token = typeof auth === "string" ? auth.replace(/^Bearer\s+/i, "") : "";
   if (!state.slackBotTokens.has(token)) throw new SlackApiError(200, "invalid_auth", "invalid_auth");
+}
+
+function postMessage(request: SandboxRequest, state: SandboxState): SandboxResponse {
+  botToken(request, state);
   const message = parse(request);
   validate(message, true);
   const channel = typeof message.channel === "string" ? message.channel : "";
@@ -117,12 +121,6 @@ function postMessage(request: SandboxRequest, state: SandboxState): SandboxRespo
     ...(typeof message.thread_ts === "string" ? { threadTs: message.thread_ts } : {}),
   });
   return json({ ok: true, channel, ts, message: { text: message.text, ts } });
-}
-
-function botToken(request: SandboxRequest, state: SandboxState): void {
-  const auth = request.headers.authorization;
-  const token = typeof auth === "string" ? auth.replace(/^Bearer\s+/i, "") : "";
-  if (!state.slackBotTokens.has(token)) throw new SlackApiError(200, "invalid_auth", "invalid_auth");
 }
 
 /** Step 1: a file id and a URL to POST the bytes to (Slack's is on files.slack.com; here, this sandbox). */

@@ -3,6 +3,7 @@
  * `loadConfig(env = process.env)`); every error names the variable. Secrets come from the
  * environment here; in AWS the function resolves them from SSM first (see src/adapters/aws/ssm-secrets.ts).
  */
+import { isAccessKeyId, keyKind } from "./domain/access-key.js";
 import { ConfigError } from "./domain/errors.js";
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -206,7 +207,7 @@ export function loadRespondConfig(
   const rangesFile = env.ACTIONS_RANGES_FILE?.trim();
   // A long-term key (AKIA) of a canary IAM user: the selftest contains it and nothing else.
   const canaryKeyId = env.SELFTEST_CANARY_KEY_ID?.trim();
-  if (canaryKeyId && !/^AKIA[A-Z2-7]{16}$/.test(canaryKeyId)) {
+  if (canaryKeyId && !(isAccessKeyId(canaryKeyId) && keyKind(canaryKeyId) === "long-term")) {
     throw new ConfigError(
       "SELFTEST_CANARY_KEY_ID must be an access key id of an IAM user (AKIA + 16 characters)",
     );
@@ -255,12 +256,12 @@ export function callTimeoutMs(env: Env): number {
 }
 
 /** Days each evidence object stays under Object Lock (COMPLIANCE) in S3. */
-export const DEFAULT_EVIDENCE_RETENTION_DAYS = 365;
+const DEFAULT_EVIDENCE_RETENTION_DAYS = 365;
 /**
  * Nobody, root included, can shorten or lift a COMPLIANCE lock: a typo must fail at start-up, not
  * lock evidence (and its storage bill) for decades.
  */
-const MAX_EVIDENCE_RETENTION_DAYS = 3650;
+export const MAX_EVIDENCE_RETENTION_DAYS = 3650;
 
 export function evidenceRetentionDays(env: Env): number {
   const days = positiveInt(env, "EVIDENCE_RETENTION_DAYS", DEFAULT_EVIDENCE_RETENTION_DAYS);

@@ -22,7 +22,7 @@ const REASONS: Readonly<Record<string, string>> = {
   UND_ERR_BODY_TIMEOUT: "no answer in time",
 };
 
-export interface Unreachable {
+interface Unreachable {
   /** `host` or `host:port` as the client was told it (never a path: a Slack webhook URL is a secret). */
   host: string;
   /** "connection refused", "no such host (DNS lookup failed)"... */

@@ -11,7 +11,7 @@ import { printable } from "../forensics/printable-text.js";
  * Enough for a profile's SSO token exchange or credential_process; an instance metadata endpoint
  * that is not there gives up by itself after about a second.
  */
-export const CREDENTIALS_TIMEOUT_MS = 5_000;
+const CREDENTIALS_TIMEOUT_MS = 5_000;
 
 /** Every way of handing the AWS SDK credentials that a person at a terminal is likely to use. */
 function howToSet(profile: string | undefined): string {

@@ -21,9 +21,9 @@ import type { EvidenceStore, IncidentStore } from "../ports.js";
 import type { LocalStack } from "./local-stack.js";
 
 /** Marks an incident folder as the demo's copy, which the next demo may replace. */
-export const DEMO_COPY_MARKER = "DEMO-COPY.txt";
+const DEMO_COPY_MARKER = "DEMO-COPY.txt";
 
-export interface KeptIncident {
+interface KeptIncident {
   /** The incident folder in the local store. */
   folder: string;
   evidenceFiles: number;
@@ -43,7 +43,7 @@ async function exists(path: string): Promise<boolean> {
  * `dir`. Throws ConflictError when `dir` already holds an incident of that id that an
  * earlier demo did not write.
  */
-export async function keepDemoIncident(input: {
+async function keepDemoIncident(input: {
   id: string;
   incidents: IncidentStore;
   /** The evidence store and the names of the incident's evidence in it. */

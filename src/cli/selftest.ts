@@ -9,10 +9,12 @@
  * respond side answers it with the configured canary key only, so this command cannot aim
  * containment at any other key, and GitHub is never asked about it.
  */
-import { createHmac, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
+import { Webhooks } from "@octokit/webhooks";
 import { withSsmSecrets } from "../adapters/aws/ssm-secrets.js";
 import { createStores, storeFromEnv } from "../adapters/incident-stores.js";
+import { unreachable, unreachableWords } from "../adapters/network-errors.js";
 import type { Env } from "../config.js";
 import { incidentIdFor } from "../domain/alert-job.js";
 import { ConfigError, errorMessage, InvalidInputError, ResponderError } from "../domain/errors.js";
@@ -38,10 +40,6 @@ Exit 0 when the canary was contained (live) or located (dry run), 1 otherwise.`;
 const POLL_MS = 1_000;
 
 class UsageError extends InvalidInputError {}
-
-function signature(secret: string, body: string): string {
-  return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
-}
 
 /** The delivery, shaped as GitHub's `secret_scanning_alert` (only what the intake reads matters). */
 export function selftestDelivery(
@@ -90,7 +88,7 @@ function finished(incident: Incident): boolean {
 }
 
 /** Exit 0 only for what the selftest set out to prove. */
-export function selftestPassed(incident: Incident, mode: SelftestMode): boolean {
+function selftestPassed(incident: Incident, mode: SelftestMode): boolean {
   if (mode === "dry-run") return incident.status === "dry-run" && stepDone(incident, "key-located");
   return stepDone(incident, "key-deactivated") && incident.containment?.keyStatusAfter === "Inactive";
 }
@@ -152,7 +150,8 @@ async function run(argv: string[], env: Env = process.env): Promise<number> {
   // Asked once, before anything is sent: a selftest that cannot read its incident proves nothing.
   if (env.INCIDENT_BUCKET?.trim() || env.GITHUB_WEBHOOK_SECRET_SSM_PARAMETER?.trim())
     await requireAwsCredentials(env);
-  const resolved = await withSsmSecrets(env);
+  // The webhook secret only: the selftest has no use for (nor the right to) the other secrets.
+  const resolved = await withSsmSecrets(env, undefined, ["GITHUB_WEBHOOK_SECRET"]);
   const secret = resolved.GITHUB_WEBHOOK_SECRET?.trim();
   if (!secret)
     throw new ConfigError(
@@ -180,13 +179,18 @@ async function run(argv: string[], env: Env = process.env): Promise<number> {
         "user-agent": "leak-responder-selftest",
         "x-github-event": "secret_scanning_alert",
         "x-github-delivery": deliveryId,
-        "x-hub-signature-256": signature(secret, body),
+        // Signed as GitHub signs, by the library the intake verifies with.
+        "x-hub-signature-256": await new Webhooks({ secret }).sign(body),
       },
       body,
       signal: AbortSignal.timeout(15_000),
     });
   } catch (error: unknown) {
-    console.log(`  FAILED   delivery             ${url.origin} could not be reached: ${errorMessage(error)}`);
+    const network = unreachable(error, url.host);
+    const why = network
+      ? unreachableWords(network)
+      : `${url.origin} could not be reached: ${errorMessage(error)}`;
+    console.log(`  FAILED   delivery             ${why}`);
     return 1;
   }
   const answer = printable(await response.text(), 200);

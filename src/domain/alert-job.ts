@@ -35,6 +35,22 @@ export const AlertJobSchema = z.object({
 export type AlertJob = z.infer<typeof AlertJobSchema>;
 
 /**
+ * An AWS Health `AWS_RISK_CREDENTIALS_EXPOSED` notice (src/intake/aws-health-event.ts), as the
+ * incidents of the keys it names record it.
+ */
+export interface ExposureNotice {
+  /** EventBridge's event id: a redelivery of the same event carries the same one. */
+  eventId: string;
+  eventArn: string;
+  /** The account AWS says the keys belong to (checked against where the responder finds them). */
+  accountId: string;
+  /** When AWS found the key exposed (ISO 8601), when it says. */
+  detectedAt?: string;
+  /** `owner/name` when AWS's description names a GitHub repository. */
+  repository?: string;
+}
+
+/**
  * One incident per repository and alert number (design.md: exactly one incident per alert). The id
  * is a safe S3 key and file name, and unambiguous: an owner never holds `__` (REPOSITORY_FULL_NAME),
  * so the first `__` after the prefix ends the owner, and the alert number is the last part.
@@ -63,11 +79,17 @@ export function parseQueuedJson(body: string): unknown {
   }
 }
 
+/** Where a queued message differs from its shape: field paths only, never the values (they may be anything). */
+export function issuePaths(error: z.ZodError): string {
+  return error.issues.map((issue) => issue.path.join(".") || "(root)").join(", ");
+}
+
 export function alertJobFrom(raw: unknown): AlertJob {
   const parsed = AlertJobSchema.safeParse(raw);
   if (!parsed.success) {
-    const where = parsed.error.issues.map((issue) => issue.path.join(".") || "(root)").join(", ");
-    throw new InvalidInputError(`Queued message does not have the alert job shape (${where})`);
+    throw new InvalidInputError(
+      `Queued message does not have the alert job shape (${issuePaths(parsed.error)})`,
+    );
   }
   return parsed.data;
 }

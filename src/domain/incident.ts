@@ -150,6 +150,11 @@ export interface Incident {
   updatedAt: string;
 }
 
+/** The key is dead (with or without something a person must finish): the steps after containment run. */
+export function isContained(status: IncidentStatus): boolean {
+  return status === "contained" || status === "contained-with-warnings";
+}
+
 export function stepDone(incident: Incident, step: StepName): boolean {
   return incident.timeline.some((entry) => entry.step === step && entry.outcome === "done");
 }

@@ -6,7 +6,7 @@
  */
 
 /** The synthetic repositories' owner. The repository name says dry-run or live. */
-export const SELFTEST_OWNER = "leak-responder-selftest";
+const SELFTEST_OWNER = "leak-responder-selftest";
 
 export type SelftestMode = "dry-run" | "live";
 

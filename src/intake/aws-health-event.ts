@@ -2,19 +2,20 @@
  * The second trigger: AWS Health's `AWS_RISK_CREDENTIALS_EXPOSED` (facts.md: AWS is the partner
  * for public leaks of AWS keys; it raises this event and attaches a quarantine policy), for keys
  * leaked where GitHub secret scanning does not look. An EventBridge rule puts the event on the
- * alert queue as it is (serverless.yml); the queue accepts it only from that rule, so it needs no
- * signature, but it is validated like any other input.
+ * alert queue as it is (serverless.yml). It carries no signature: whoever may send to the queue
+ * could send one (the queue's policy admits the rule; of this account's principals, the stack lets
+ * only the intake's role send), so it is validated like any other input and names keys only.
  *
  * Shape (AWS Health's EventBridge schema reference): `detail.affectedEntities[].entityValue` holds
  * the access key id; `detail.affectedAccount` the key's account in an organizational view (else the
  * event's `account`); `detail.eventDescription[].latestDescription` says where it was found.
  */
 import { z } from "zod";
-import { REPOSITORY_FULL_NAME } from "../domain/alert-job.js";
+import { isAccessKeyId } from "../domain/access-key.js";
+import { type ExposureNotice, issuePaths, REPOSITORY_FULL_NAME } from "../domain/alert-job.js";
 import { InvalidInputError } from "../domain/errors.js";
 
-export const CREDENTIALS_EXPOSED = "AWS_RISK_CREDENTIALS_EXPOSED";
-const ACCESS_KEY_ID = /^(AKIA|ASIA)[A-Z2-7]{16}$/;
+const CREDENTIALS_EXPOSED = "AWS_RISK_CREDENTIALS_EXPOSED";
 
 const HealthEventSchema = z.object({
   id: z.string().min(1).max(100),
@@ -41,20 +42,8 @@ const HealthEventSchema = z.object({
   }),
 });
 
-/** What the playbook needs of one exposure notice: identifiers and where the leak was seen. */
-export interface CredentialsExposure {
-  /** The EventBridge event id: EventBridge delivers at least once, so it names the delivery. */
-  eventId: string;
-  eventArn: string;
-  /** The account AWS says the keys belong to. */
-  accountId: string;
-  accessKeyIds: string[];
-  /** When AWS found the keys exposed (ISO 8601), when it says. */
-  detectedAt?: string;
-  receivedAt: string;
-  /** `owner/name` when the description names a GitHub repository. */
-  repository?: string;
-}
+/** One exposure notice: the keys it names, and the notice each of their incidents records. */
+export type CredentialsExposure = ExposureNotice & { accessKeyIds: string[] };
 
 /** True for anything that claims to be an AWS Health event (it is then validated, not guessed at). */
 export function looksLikeHealthEvent(raw: unknown): boolean {
@@ -64,8 +53,9 @@ export function looksLikeHealthEvent(raw: unknown): boolean {
 export function parseCredentialsExposure(raw: unknown): CredentialsExposure {
   const parsed = HealthEventSchema.safeParse(raw);
   if (!parsed.success) {
-    const where = parsed.error.issues.map((issue) => issue.path.join(".") || "(root)").join(", ");
-    throw new InvalidInputError(`Queued AWS Health event does not have the expected shape (${where})`);
+    throw new InvalidInputError(
+      `Queued AWS Health event does not have the expected shape (${issuePaths(parsed.error)})`,
+    );
   }
   const event = parsed.data;
   if (event.detail.eventTypeCode !== CREDENTIALS_EXPOSED) {
@@ -75,9 +65,7 @@ export function parseCredentialsExposure(raw: unknown): CredentialsExposure {
   }
   const accessKeyIds = [
     ...new Set(
-      (event.detail.affectedEntities ?? [])
-        .map((entity) => entity.entityValue.trim())
-        .filter((value) => ACCESS_KEY_ID.test(value)),
+      (event.detail.affectedEntities ?? []).map((entity) => entity.entityValue.trim()).filter(isAccessKeyId),
     ),
   ];
   if (accessKeyIds.length === 0) {
@@ -92,7 +80,6 @@ export function parseCredentialsExposure(raw: unknown): CredentialsExposure {
     accountId: event.detail.affectedAccount ?? event.account,
     accessKeyIds,
     ...(detectedAt && !Number.isNaN(detectedAt.getTime()) ? { detectedAt: detectedAt.toISOString() } : {}),
-    receivedAt: event.time,
     ...(repository ? { repository } : {}),
   };
 }

@@ -1,7 +1,7 @@
 /**
  * What the respond function takes off the alert queue: an alert job the intake queued after
  * verifying GitHub's signature, an AWS Health exposure event, or the daily follow-through task
- * (EventBridge rules put those two there; the queue's policy lets only those rules send). Each is
+ * (EventBridge rules put those two there; besides them the stack lets only the intake's role send). Each is
  * validated; anything else fails loudly into the DLQ.
  */
 import { type AlertJob, alertJobFrom, parseQueuedJson } from "../domain/alert-job.js";

@@ -5,7 +5,7 @@
  * anything automatically), and the smoke-test workflow that proves each role.
  */
 import type { SetAsideCall } from "./observed-calls.js";
-import { stsAudience } from "./partitions.js";
+import { audienceInput, stsAudience } from "./partitions.js";
 import type { PlanFinding, PlannedRole, PlannedWorkflow } from "./plan.js";
 import { CONFIGURE_AWS_CREDENTIALS } from "./rewrite-workflow.js";
 import { oneLine, shellQuote } from "./shell-words.js";
@@ -354,6 +354,7 @@ export function smokeTestWorkflow(roles: PlannedRole[], region: string): string 
   for (const role of roles) {
     const id = `assume-${role.slug}`.replace(/[^A-Za-z0-9_-]/g, "-");
     const audience = stsAudience(role.partition);
+    const audienceLine = audienceInput(role.partition);
     lines.push(
       `  ${id}:`,
       "    runs-on: ubuntu-latest",
@@ -370,7 +371,7 @@ export function smokeTestWorkflow(roles: PlannedRole[], region: string): string 
       `          role-to-assume: ${role.arn}`,
       `          role-session-name: oidc-smoke-\${{ github.run_id }}`,
       `          aws-region: ${role.partition === "aws" ? region : role.region}`,
-      ...(role.partition === "aws-cn" ? [`          audience: ${audience}`] : []),
+      ...(audienceLine ? [`          audience: ${audienceLine}`] : []),
       "      - run: aws sts get-caller-identity",
     );
   }

@@ -19,6 +19,21 @@ export function stsAudience(partition: Partition): string {
   return partition === "aws-cn" ? "sts.amazonaws.com.cn" : "sts.amazonaws.com";
 }
 
+/** The partition an ARN is written in. */
+export function partitionOfArn(arn: string): Partition {
+  const partition = /^arn:(aws[a-z-]*):/.exec(arn)?.[1];
+  return partition === "aws-cn" || partition === "aws-us-gov" ? partition : "aws";
+}
+
+/**
+ * The `audience:` input configure-aws-credentials needs for a role of this partition, or undefined
+ * where its default (sts.amazonaws.com) is right.
+ */
+export function audienceInput(partition: Partition): string | undefined {
+  const audience = stsAudience(partition);
+  return audience === stsAudience("aws") ? undefined : audience;
+}
+
 export function describePartition(partition: Partition): string {
   if (partition === "aws-cn") return "AWS China (aws-cn)";
   if (partition === "aws-us-gov") return "AWS GovCloud (aws-us-gov)";

@@ -7,6 +7,7 @@
  */
 import type { ActionCatalogue, CatalogueAction } from "./action-catalogue.js";
 import { noPermissionNeeded, type ObservedCall } from "./observed-calls.js";
+import { inPartition, type Partition } from "./partitions.js";
 import type { PolicyDocument, PolicyStatement } from "./trust-policy.js";
 import { type InferredCall, isDataEvent } from "./workflow-commands.js";
 
@@ -118,7 +119,7 @@ const IDENTITY_WRITERS = new Set([
 ]);
 /** Lifting the boundary undoes it: never granted. */
 const BOUNDARY_LIFTERS = new Set(["iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary"]);
-export const DEPLOY_BOUNDARY_POLICY = "github-actions-deploy-boundary";
+const DEPLOY_BOUNDARY_POLICY = "github-actions-deploy-boundary";
 
 function boundaryCondition(resources: string[]): Record<string, Record<string, string>> {
   const { arn, exact } = boundaryArn(resources);
@@ -126,15 +127,15 @@ function boundaryCondition(resources: string[]): Record<string, Record<string, s
   return { [exact ? "StringEquals" : "StringLike"]: { "iam:PermissionsBoundary": arn } };
 }
 
-/** The boundary policy's ARN in the account (and partition) the identity writers' resources name. */
+/**
+ * The boundary policy's ARN in the account the identity writers' resources name (written in the
+ * standard partition, like every ARN here: the policy is placed in the role's partition at the end).
+ */
 function boundaryArn(resources: string[]): { arn: string; exact: boolean } {
-  const match = resources
-    .map((arn) => /^arn:(aws[a-z-]*):iam::(\d{12}|\*):/.exec(arn))
-    .find((m) => m !== null);
-  const partition = match?.[1] ?? "aws";
-  const account = match?.[2] ?? "*";
+  const account =
+    resources.map((arn) => /^arn:aws[a-z-]*:iam::(\d{12}|\*):/.exec(arn)?.[1]).find((found) => found) ?? "*";
   return {
-    arn: `arn:${partition}:iam::${account}:policy/${DEPLOY_BOUNDARY_POLICY}`,
+    arn: `arn:aws:iam::${account}:policy/${DEPLOY_BOUNDARY_POLICY}`,
     exact: account !== "*",
   };
 }
@@ -184,6 +185,8 @@ export function permissionsPolicy(input: {
   catalogue: ActionCatalogue;
   /** True when a CloudTrail snapshot was given (even if this role's share of it is small). */
   evidence: boolean;
+  /** The partition every ARN of the policy (and of its notes) is written in. */
+  partition?: Partition;
 }): PermissionsResult {
   const { catalogue } = input;
   const entries = new Map<string, Entry>();
@@ -310,11 +313,15 @@ export function permissionsPolicy(input: {
     });
   }
   const notes: string[] = [];
-  const writers = statements.filter((statement) =>
-    [statement.Action].flat().some((action) => IDENTITY_WRITERS.has(action)),
-  );
-  if (writers.length > 0) {
-    const { arn } = boundaryArn(writers.flatMap((statement) => [statement.Resource ?? []].flat()));
+  const placed = inPartition({ Version: "2012-10-17", Statement: statements }, input.partition ?? "aws");
+  // The boundary as the policy requires it, in the role's partition.
+  const arn = placed.Statement.flatMap((statement) =>
+    Object.values(statement.Condition ?? {}).flatMap((test) => {
+      const value = (test as Record<string, unknown>)["iam:PermissionsBoundary"];
+      return typeof value === "string" ? [value] : [];
+    }),
+  )[0];
+  if (arn) {
     notes.push(
       `permissions boundary: the role may create and change IAM roles and users only when they carry ${arn} (without it a deploy could create an admin role and hand it to Lambda). Create that managed policy with the most the stack's own roles may ever do, and set it on them (SAM: PermissionsBoundary on each function or in Globals; serverless: provider.iam.role.permissionsBoundary; CDK: cdk bootstrap --custom-permissions-boundary)`,
     );
@@ -326,9 +333,9 @@ export function permissionsPolicy(input: {
         : `${command}: its statements are the usual starting point for such deploys (CloudFormation, the artifact bucket, Lambda, IAM roles for the stack, logs, API Gateway), not evidence: tighten them with IAM Access Analyzer policy generation once the role has run`,
     );
   }
-  if (statements.length === 0) {
+  if (placed.Statement.length === 0) {
     // IAM rejects an empty policy; this grants nothing beyond what any identity can do.
-    statements.push({
+    placed.Statement.push({
       Sid: "StartingPointNoEvidenceReviewBeforeUse",
       Effect: "Allow",
       Action: ["sts:GetCallerIdentity"],
@@ -338,7 +345,7 @@ export function permissionsPolicy(input: {
       "neither CloudTrail nor the workflow's commands name an AWS call: add what the jobs need before switching",
     );
   }
-  const policy: PolicyDocument = { Version: "2012-10-17", Statement: statements };
+  const policy = placed;
   if (JSON.stringify(policy).length > INLINE_POLICY_LIMIT) {
     notes.push(
       `the policy is over IAM's ${INLINE_POLICY_LIMIT}-character inline limit: split it into managed policies by service`,

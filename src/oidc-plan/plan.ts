@@ -11,7 +11,7 @@ import { type ActionCatalogue, loadActionCatalogue } from "./action-catalogue.js
 import { azureSetupScript, gcpSetupScript } from "./federated.js";
 import { migrationGuide, planSummary, smokeTestWorkflow, TEST_BRANCH } from "./migration-guide.js";
 import { callsFromAnalysis, type ObservedCalls, observeCalls } from "./observed-calls.js";
-import { inPartition, jobRegion, type Partition, partitionOf } from "./partitions.js";
+import { jobRegion, type Partition, partitionOf } from "./partitions.js";
 import { contextWords, permissionsPolicy, scopeCalls } from "./permissions-policy.js";
 import {
   createProviderScript,
@@ -20,6 +20,7 @@ import {
   providerTerraform,
   rolesTerraform,
 } from "./provider-snippets.js";
+import { redactCredentials } from "./redact-credentials.js";
 import { type RewriteResult, rewriteWorkflow } from "./rewrite-workflow.js";
 import {
   contextKey,
@@ -31,7 +32,7 @@ import {
 } from "./sub-claims.js";
 import { type PolicyDocument, trustPolicy } from "./trust-policy.js";
 import { inferJobCalls } from "./workflow-commands.js";
-import { redactCredentials, workflowDiff } from "./workflow-diff.js";
+import { workflowDiff } from "./workflow-diff.js";
 import {
   isAwsKeySecretName,
   type KeyPart,
@@ -44,7 +45,6 @@ import {
 import type { WorkflowFile } from "./workflow-yaml.js";
 
 export type { ActionCatalogue } from "./action-catalogue.js";
-export type { Partition } from "./partitions.js";
 export type { DeploymentContext, PlanRepository, SubValue } from "./sub-claims.js";
 export type { PolicyDocument } from "./trust-policy.js";
 export type { StaticCredentialFinding } from "./workflow-scan.js";
@@ -330,8 +330,9 @@ export function buildMigrationPlan(input: PlanInput, catalogue: ActionCatalogue)
       const fromKey = secretsOfJob(workflow, job.id)
         .map((name) => keyRegions.get(name))
         .find((candidate) => candidate !== undefined);
-      const jobWorksIn = jobRegion(workflow, job) ?? fromKey ?? region;
-      if (jobRegion(workflow, job) === undefined && fromKey !== undefined)
+      const written = jobRegion(workflow, job);
+      const jobWorksIn = written ?? fromKey ?? region;
+      if (written === undefined && fromKey !== undefined)
         regionsFromKeys.set(`${workflow.path}#${job.id}`, fromKey);
       const partition = partitionOf(jobWorksIn);
       for (const context of result.contexts) {
@@ -411,8 +412,14 @@ export function buildMigrationPlan(input: PlanInput, catalogue: ActionCatalogue)
         ...(accountId === ACCOUNT_PLACEHOLDER ? {} : { accountId }),
       }),
     );
-    const permissions = permissionsPolicy({ observed: scoped.calls, inferred, catalogue, evidence });
     const { partition } = draft;
+    const permissions = permissionsPolicy({
+      observed: scoped.calls,
+      inferred,
+      catalogue,
+      evidence,
+      partition,
+    });
     warnings.push(...permissions.notes.map((note) => `${name}: ${note}`));
     const role: PlannedRole = {
       name,
@@ -425,7 +432,7 @@ export function buildMigrationPlan(input: PlanInput, catalogue: ActionCatalogue)
       subs: [...subs.values()],
       jobs: draft.jobs.map(({ workflow, job }) => `${workflow.path}#${job.id}`),
       trustPolicy: trustPolicy(accountId, [...subs.values()], sidBase(draft.slug), partition),
-      permissionsPolicy: inPartition(permissions.policy, partition),
+      permissionsPolicy: permissions.policy,
       actions: permissions.actions,
       seenInCloudTrail: permissions.seenInCloudTrail,
       startingPoint: permissions.startingPoint,

@@ -10,7 +10,7 @@
 import { isAlias, isMap, isScalar, type Pair, type YAMLMap, type YAMLSeq } from "yaml";
 import { ecrDockerLoginWithRole } from "./ecr-docker-login.js";
 import { convertAzureLogin, convertGcpAuth, convertSetupGcloud, replaceUses } from "./federated.js";
-import { stsAudience } from "./partitions.js";
+import { audienceInput, partitionOfArn } from "./partitions.js";
 import { WorkflowEdits, yamlScalar } from "./text-edits.js";
 import {
   AWS_ACTION_KEY_INPUTS,
@@ -41,7 +41,7 @@ export const CONFIGURE_AWS_CREDENTIALS = "aws-actions/configure-aws-credentials@
 
 /** A China role needs the China audience in the token (the action's default is sts.amazonaws.com). */
 function audienceFor(role: string): string | undefined {
-  return role.includes("arn:aws-cn:") ? stsAudience("aws-cn") : undefined;
+  return audienceInput(partitionOfArn(role));
 }
 const OUTPUTS_STEP_ID = "aws-credentials";
 const AZURE_SECRET_ENV = new Set(["ARM_CLIENT_SECRET", "AZURE_CLIENT_SECRET"]);
@@ -419,6 +419,7 @@ class Rewriter {
     outputs: boolean,
     condition: string | undefined,
   ): string[] {
+    const audience = audienceFor(role);
     return [
       "name: Configure AWS credentials (OIDC)",
       ...(condition === undefined ? [] : [`if: ${yamlScalar(condition)}`]),
@@ -428,7 +429,7 @@ class Rewriter {
       `${this.pad()}role-to-assume: ${yamlScalar(role)}`,
       `${this.pad()}role-session-name: ${yamlScalar(this.options.sessionName)}`,
       `${this.pad()}aws-region: ${yamlScalar(region)}`,
-      ...(audienceFor(role) ? [`${this.pad()}audience: ${yamlScalar(audienceFor(role) ?? "")}`] : []),
+      ...(audience ? [`${this.pad()}audience: ${yamlScalar(audience)}`] : []),
       ...(outputs ? [`${this.pad()}output-credentials: true`] : []),
     ];
   }

@@ -139,18 +139,14 @@ function actions(statement: PolicyStatement): string[] {
  * Would STS let a GitHub token with these claims assume the role? Explicit deny wins, then any
  * allow for sts:AssumeRoleWithWebIdentity from GitHub's provider whose conditions all hold.
  */
-export function trustAllows(
-  policy: PolicyDocument,
-  claims: TokenClaims,
-  accountId?: string,
-  partition: Partition = "aws",
-): boolean {
+export function trustAllows(policy: PolicyDocument, claims: TokenClaims, accountId?: string): boolean {
+  // GitHub's provider in the account (whatever the partition), or in any account when none is given.
+  const provider = (federated: string) =>
+    federated.endsWith(`:oidc-provider/${OIDC_PROVIDER_HOST}`) &&
+    (accountId === undefined || /^arn:aws[a-z-]*:iam::(\d{12}):/.exec(federated)?.[1] === accountId);
   const applies = (statement: PolicyStatement) =>
     actions(statement).some((action) => action === "sts:AssumeRoleWithWebIdentity" || action === "sts:*") &&
-    (statement.Principal?.Federated === undefined ||
-      (accountId === undefined
-        ? statement.Principal.Federated.endsWith(`:oidc-provider/${OIDC_PROVIDER_HOST}`)
-        : statement.Principal.Federated === providerArn(accountId, partition))) &&
+    (statement.Principal?.Federated === undefined || provider(statement.Principal.Federated)) &&
     conditionHolds(statement.Condition, claims);
   if (policy.Statement.some((statement) => statement.Effect === "Deny" && applies(statement))) return false;
   return policy.Statement.some((statement) => statement.Effect === "Allow" && applies(statement));

@@ -6,6 +6,7 @@
  */
 import type { Pair, YAMLMap } from "yaml";
 import { ecrDockerLoginWithRole } from "./ecr-docker-login.js";
+import { redactCredentials } from "./redact-credentials.js";
 import { secretNamesIn, type WorkflowFile, WorkflowRefused, WorkflowSource } from "./workflow-yaml.js";
 
 export type Cloud = "aws" | "azure" | "gcp";
@@ -159,7 +160,7 @@ const PLACEHOLDER_VALUE =
   "(?:test(?:ing)?|dummy|fake|mock(?:ed)?|foo(?:bar)?|bar|x+|none|null|localstack|moto|minio(?:admin)?|example|placeholder|changeme|unused|not-?used|ignored?)(?:[-_]?(?:access|secret|session|key|id|token|value))*";
 const PLACEHOLDER = new RegExp(`^${PLACEHOLDER_VALUE}$`, "i");
 
-export function isPlaceholderCredential(value: string): boolean {
+function isPlaceholderCredential(value: string): boolean {
   return PLACEHOLDER.test(value.trim().replace(/^(["'])(.*)\1$/, "$2"));
 }
 
@@ -199,10 +200,14 @@ export function isKeyParameter(name: string, known: KeySecrets, calledPath: stri
 }
 
 /** The upper-case names under `on.workflow_call.secrets`. */
-export function declaredSecretNames(source: WorkflowSource): Set<string> {
+/** The `on.workflow_call.secrets` entries of a reusable workflow. */
+function callSecretPairs(source: WorkflowSource) {
   const on = source.map(source.pair(source.root, "on")?.value);
-  const secrets = source.map(source.get(source.map(source.get(on, "workflow_call")), "secrets"));
-  return new Set(source.pairs(secrets).map((pair) => (source.keyOf(pair) ?? "").toUpperCase()));
+  return source.pairs(source.map(source.get(source.map(source.get(on, "workflow_call")), "secrets")));
+}
+
+export function declaredSecretNames(source: WorkflowSource): Set<string> {
+  return new Set(callSecretPairs(source).map((pair) => (source.keyOf(pair) ?? "").toUpperCase()));
 }
 
 export function isAwsKeySecretName(name: string): boolean {
@@ -353,8 +358,14 @@ class Scanner {
     for (const name of secretNamesIn(value ?? "")) this.keySecrets[secretKey(name, this.scope)] ??= part;
   }
 
+  /** Names and step labels are workflow text: a literal key in them is redacted here, once for every output. */
   add(finding: Omit<StaticCredentialFinding, "path">): void {
-    this.findings.push({ path: this.source.path, ...finding });
+    this.findings.push({
+      path: this.source.path,
+      ...finding,
+      name: redactCredentials(finding.name),
+      ...(finding.step === undefined ? {} : { step: redactCredentials(finding.step) }),
+    });
   }
 
   /** Env entries at any level. Returns the clouds whose credentials the block carries. */
@@ -517,7 +528,7 @@ class Scanner {
             secretNames: secrets,
           });
           clouds.add("aws");
-        } else if (secrets.some(this.isKeySecret) && ecrDockerLoginWithRole(line, this.isKeySecret)) {
+        } else if (ecrDockerLoginWithRole(line, this.isKeySecret)) {
           this.add({
             kind: "aws-run-line",
             cloud: "aws",
@@ -653,9 +664,7 @@ class Scanner {
 
 function declaredCallSecrets(scanner: Scanner): void {
   const { source } = scanner;
-  const on = source.map(source.pair(source.root, "on")?.value);
-  const secrets = source.map(source.get(source.map(source.get(on, "workflow_call")), "secrets"));
-  for (const pair of source.pairs(secrets)) {
+  for (const pair of callSecretPairs(source)) {
     const name = source.keyOf(pair) ?? "";
     if (!scanner.isKeySecret(name)) continue;
     scanner.add({

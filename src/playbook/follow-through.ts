@@ -6,7 +6,7 @@
  * the key. It never deletes anything itself (design.md: never delete a key automatically).
  */
 import { errorMessage } from "../domain/errors.js";
-import type { FollowThroughCheck, Incident } from "../domain/incident.js";
+import { type FollowThroughCheck, type Incident, isContained } from "../domain/incident.js";
 import { planMigration } from "../oidc-plan/plan.js";
 import type { StoredIncident } from "../ports.js";
 import { incidentSaver } from "./incident-saver.js";
@@ -26,9 +26,8 @@ export interface FollowThroughResult {
 }
 
 function isOpen(incident: Incident): boolean {
-  const contained = incident.status === "contained" || incident.status === "contained-with-warnings";
   return (
-    contained &&
+    isContained(incident.status) &&
     incident.mode === "enforce" &&
     incident.accessKeyId?.startsWith("AKIA") === true &&
     incident.location?.userName !== undefined &&

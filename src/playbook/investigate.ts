@@ -8,7 +8,7 @@
 import { gunzipSync, gzipSync } from "node:zlib";
 import { errorMessage, TransientFailure } from "../domain/errors.js";
 import type { EvidenceFile, ForensicsSummary, Incident } from "../domain/incident.js";
-import { stepDone } from "../domain/incident.js";
+import { isContained, stepDone } from "../domain/incident.js";
 import type { ActionsRanges } from "../forensics/actions-ranges.js";
 import { analyzeTrail } from "../forensics/analyze.js";
 import type { Findings } from "../forensics/findings.js";
@@ -72,8 +72,13 @@ export async function investigate(
   let { incident, etag } = stored;
   const accountId = incident.location?.accountId;
   const containedAt = incident.containment?.containedAt;
-  const contained = incident.status === "contained" || incident.status === "contained-with-warnings";
-  if (!contained || !accountId || !containedAt || !incident.accessKeyId || stepDone(incident, "analyzed")) {
+  if (
+    !isContained(incident.status) ||
+    !accountId ||
+    !containedAt ||
+    !incident.accessKeyId ||
+    stepDone(incident, "analyzed")
+  ) {
     return { stored };
   }
   const save = incidentSaver(

@@ -5,7 +5,7 @@
  * a retry or a crash resumes instead of repeating what must not repeat.
  */
 
-import { type AlertJob, incidentIdFor, manualIncidentId } from "../domain/alert-job.js";
+import { type AlertJob, type ExposureNotice, incidentIdFor, manualIncidentId } from "../domain/alert-job.js";
 import {
   ConflictError,
   errorMessage,
@@ -13,7 +13,13 @@ import {
   PermanentFailure,
   TransientFailure,
 } from "../domain/errors.js";
-import { type Incident, type IncidentStatus, type StepName, stepDone } from "../domain/incident.js";
+import {
+  type Incident,
+  type IncidentStatus,
+  isContained,
+  type StepName,
+  stepDone,
+} from "../domain/incident.js";
 import {
   isAwsQuarantinePolicy,
   REVOKE_OLDER_SESSIONS_POLICY_NAME,
@@ -51,6 +57,8 @@ import { Timeline } from "./timeline.js";
 
 export interface ResponderSettings {
   mode: "enforce" | "dry-run";
+  /** A dry run is reported, and also recorded in the incident store (a selftest reads it there). */
+  recordDryRun?: boolean;
   protectedUsers: readonly string[];
   managedAccountIds: readonly string[];
 }
@@ -226,17 +234,6 @@ async function readIncident(id: string, deps: PlaybookDeps): Promise<StoredIncid
   }
 }
 
-/** An AWS Health `AWS_RISK_CREDENTIALS_EXPOSED` notice for the key (src/intake/aws-health-event.ts). */
-export interface ExposureNotice {
-  /** EventBridge's event id: a redelivery of the same event carries the same one. */
-  eventId: string;
-  eventArn: string;
-  /** When AWS found the key exposed. */
-  detectedAt?: string;
-  /** `owner/name` when AWS's description names a GitHub repository. */
-  repository?: string;
-}
-
 /**
  * Entry point for a key leaked somewhere GitHub cannot see: a person's `leak-responder respond
  * --key`, or AWS Health's exposure notice (`notice`). One incident per key either way, so a
@@ -279,6 +276,14 @@ export async function respondToKey(
     outcome = failedOutcome(error, "key-located", attempt, dryRun);
   }
   const incident = assemble(base, outcome, timeline, deps);
+  const foundIn = incident.location?.accountId;
+  if (notice && foundIn && foundIn !== notice.accountId) {
+    // The key is handled where it is; a notice that names another account is worth a look.
+    warnOnce(
+      incident,
+      `AWS Health's notice names account ${notice.accountId}, but the key is in account ${foundIn} (sts:GetAccessKeyInfo): check the notice in the AWS Health dashboard.`,
+    );
+  }
   if (dryRun) return { incident: await finishDryRun(incident, deps), duplicate: false };
   return persistAndFinish(incident, stored, deps, undefined, attempt);
 }
@@ -500,17 +505,17 @@ async function containTemporaryKey(
       containment: { quarantinePolicies: [] },
     };
   }
+  // facts.md: sessions issued before this instant are denied; it is also "the containment time".
   const cutoff = clock.now();
-  const revoking = clock.now();
   try {
     if (minter.kind === "role") await located.iam.denyOlderRoleSessions(minter.name, cutoff);
     else await located.iam.denyOlderUserSessions(minter.name, cutoff);
   } catch (error: unknown) {
-    timeline.record("sessions-revoked", "failed", errorMessage(error), revoking);
+    timeline.record("sessions-revoked", "failed", errorMessage(error), cutoff);
     if (isRetryable(error)) throw error;
     return escalate(`Denying the sessions of ${principal} failed: ${errorMessage(error)}.`);
   }
-  timeline.record("sessions-revoked", "done", `Sessions of ${principal} issued before now denied`, revoking);
+  timeline.record("sessions-revoked", "done", `Sessions of ${principal} issued before now denied`, cutoff);
   return {
     accessKeyId,
     status: "contained",
@@ -587,7 +592,14 @@ async function finishDryRun(incident: Incident, deps: PlaybookDeps): Promise<Inc
     timeline.record("notified", "failed", errorMessage(error));
   }
   deps.log.info("dry run finished", { status: incident.status });
-  return { ...incident, timeline: timeline.entries };
+  const finished = { ...incident, timeline: timeline.entries };
+  if (deps.settings.recordDryRun) {
+    // A redelivery of the same dry run: the first one's record stands.
+    await deps.incidents.create(finished).catch((error: unknown) => {
+      if (!(error instanceof ConflictError)) throw error;
+    });
+  }
+  return finished;
 }
 
 /** Creates the incident (or replaces a failed one), then runs the remaining steps on it. */
@@ -919,8 +931,4 @@ async function finish(
 function isProtectedUser(protectedUsers: readonly string[], userName: string): boolean {
   const wanted = userName.toLowerCase();
   return protectedUsers.some((name) => name.toLowerCase() === wanted);
-}
-
-function isContained(status: IncidentStatus): boolean {
-  return status === "contained" || status === "contained-with-warnings";
 }

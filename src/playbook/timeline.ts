@@ -43,6 +43,11 @@ export function entryOf(incident: Pick<Incident, "timeline">, step: StepName): T
   return incident.timeline.find((entry) => entry.step === step && entry.outcome === "done");
 }
 
+/** When the key was dead: its deactivation as recorded, else the containment cut-off (a temporary key's). */
+export function containedAt(incident: Pick<Incident, "timeline" | "containment">): string | undefined {
+  return entryOf(incident, "key-deactivated")?.at ?? incident.containment?.containedAt;
+}
+
 /** Webhook receipt (or start, for a manual run) to key deactivated, in ms. */
 export function timeToContainMs(incident: Pick<Incident, "timeline">): number | undefined {
   const start = incident.timeline[0];

@@ -13,14 +13,14 @@ export interface Inline {
   text: string;
 }
 
-export type PlanBlock =
+type PlanBlock =
   | { kind: "heading"; inline: Inline[] }
   | { kind: "paragraph"; inline: Inline[] }
   | { kind: "list"; items: Inline[][] }
   | { kind: "table"; header: Inline[][]; rows: Inline[][][] };
 
 /** Code spans first (nothing inside them is markup), then `**strong**` in what is left. */
-export function parseInline(line: string): Inline[] {
+function parseInline(line: string): Inline[] {
   const out: Inline[] = [];
   const push = (kind: Inline["kind"], text: string) => {
     if (text.length > 0) out.push({ kind, text });

@@ -13,7 +13,7 @@ import type { Findings, Origin } from "../forensics/findings.js";
 import { printable } from "../forensics/printable-text.js";
 import { SIGNAL_CATEGORIES, type SignalCategory } from "../forensics/signals.js";
 import type { TrailEvent } from "../forensics/trail-event.js";
-import { entryOf, timeToContainMs } from "../playbook/timeline.js";
+import { containedAt, entryOf, timeToContainMs } from "../playbook/timeline.js";
 import { type ActivityData, type ActivityGrouping, bucketActivity } from "./activity-buckets.js";
 import { formatUtc, isoUtc, msBetween, utcTimesInText } from "./time-format.js";
 
@@ -728,14 +728,14 @@ export function buildReport(input: ReportInput): AuditReport {
       : incident.leakedAtSource === "alert"
         ? "alert created"
         : undefined;
-  const containedAt = entryOf(incident, "key-deactivated")?.at ?? incident.containment?.containedAt;
+  const contained = containedAt(incident);
   const window = manifest.window ?? incident.forensics?.window;
   const activity = bucketActivity(input.events ?? [], {
     ...(input.groupBy ? { groupBy: input.groupBy } : {}),
     ...(window ? { window } : {}),
     ...(incident.leakedAt ? { leakedAt: incident.leakedAt } : {}),
     ...(leakLabel ? { leakLabel } : {}),
-    ...(containedAt ? { containedAt } : {}),
+    ...(contained ? { containedAt: contained } : {}),
   });
   const start = incident.timeline[0]?.at;
   const timeToContain = timeToContainMs(incident);

@@ -26,7 +26,7 @@ const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2
 const ISO_TIME_IN_TEXT = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})/g;
 
 /** Milliseconds since the epoch for a time that names its zone (ISO 8601, or CloudTrail's form), else undefined. */
-export function parseUtc(value: string): number | undefined {
+function parseUtc(value: string): number | undefined {
   const trail = TRAIL_TIME.exec(value.trim());
   if (trail) {
     const [, month = "", day, year, hour, minute, second, half] = trail;

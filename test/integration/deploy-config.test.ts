@@ -210,6 +210,17 @@ describe("a cold start with the deployed configuration", () => {
     expect(asked.every((name) => name.startsWith("/leak-responder/test/"))).toBe(true);
   });
 
+  it("asks SSM for the named secrets only (the selftest reads the webhook secret and nothing else)", async () => {
+    const asked: string[] = [];
+    const respond = deployedEnv(packaged(defaults).template, "respond");
+    const env = {
+      ...respond,
+      GITHUB_WEBHOOK_SECRET_SSM_PARAMETER: "/leak-responder/test/github-webhook-secret",
+    };
+    await withSsmSecrets(env, fakeSsm(asked), ["GITHUB_WEBHOOK_SECRET"]);
+    expect(asked).toEqual(["/leak-responder/test/github-webhook-secret"]);
+  });
+
   it("starts respond with everything set: the Slack bot, owners, issue and forensics settings take effect", async () => {
     const asked: string[] = [];
     const env = await withSsmSecrets(
@@ -323,6 +334,10 @@ describe("what breaks silently raises an alarm, on the SNS topic", () => {
     });
     // Minutes, not hours: a leaked key waits while its alert does.
     expect(Number(alarm.Threshold) * Number(alarm.EvaluationPeriods ?? 1)).toBeLessThanOrEqual(900);
+  });
+
+  it("alarms when EventBridge cannot put an AWS Health exposure notice on the queue (it would be dropped)", () => {
+    alarmOn("AWS/Events", "FailedInvocations", "RuleName", { Ref: "CredentialsExposedRule" });
   });
 
   it("outputs the dead-letter queue's ARN for the redrive (aws sqs start-message-move-task --source-arn)", () => {

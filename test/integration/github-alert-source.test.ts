@@ -138,6 +138,15 @@ describe("GitHubAlertSource against the sandbox's GitHub API (App installation t
     expect(origin).toEqual({ people: [{ role: "author", login: "octo-commenter" }] });
   });
 
+  it("a stored API path that names another host is asked of the configured API, never of that host (the token goes with it)", async () => {
+    const ref = { repository: "acme/api", alertNumber: 6, installationId };
+    // A host that answers nothing: a request there would fail instead of finding the author.
+    const origin = await source().leakOrigin(ref, {
+      apiPath: "http://127.0.0.1:9/repos/acme/api/issues/comments/9",
+    });
+    expect(origin).toEqual({ people: [{ role: "author", login: "octo-commenter" }] });
+  });
+
   it("a location's API URL is kept as a path only when it is this repository's comment, issue or pull request", async () => {
     const url = (path: string) => `${sandbox.githubUrl}${path}`;
     const cases: Array<[string, string | undefined]> = [

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseDocument, type Tags } from "yaml";
 import shared from "../../esbuild.config.cjs";
 import { fakeAccessKeyId } from "../../sandbox/fake-ids.js";
+import { MAX_EVIDENCE_RETENTION_DAYS } from "../../src/config.js";
 import { AWS_ACTIONS, actionsGrantedTo, NEVER_GRANTED } from "../../src/permissions.js";
 import { type PackagedService, packageService } from "../support/osls-package.js";
 
@@ -523,6 +524,12 @@ describe("IAM: every identity gets what src/permissions.ts lists, nothing more",
     expect(
       withAction(respond.statements, "s3:PutObjectRetention").flatMap((s) => s.resources.map(subString)),
     ).toEqual([`\${${bucketId}.Arn}/incidents/*/evidence/*`]);
+    expect(withAction(respond.statements, "s3:PutObjectRetention").map((s) => s.condition)).toEqual([
+      {
+        StringEquals: { "s3:object-lock-mode": "COMPLIANCE" },
+        NumericLessThanEquals: { "s3:object-lock-remaining-retention-days": MAX_EVIDENCE_RETENTION_DAYS },
+      },
+    ]);
     const list = withAction(respond.statements, "s3:ListBucket");
     expect(list.flatMap((s) => s.resources)).toEqual([{ "Fn::GetAtt": [bucketId, "Arn"] }]);
     const prefixes = list.flatMap((s) =>

@@ -140,3 +140,30 @@ describe("serverless.yml: the AWS Health trigger", () => {
     ]);
   });
 });
+
+describe("infra/deploy-role.yml", () => {
+  it("may create every kind of resource serverless.yml declares (a missing service is a deploy that rolls back)", () => {
+    const service = loadTemplate("serverless.yml") as {
+      resources: { Resources: Record<string, { Type: string }> };
+    };
+    const role = loadTemplate("infra/deploy-role.yml") as {
+      Resources: {
+        DeployRole: { Properties: { Policies: Array<{ PolicyDocument: { Statement: PolicyStatement[] } }> } };
+      };
+    };
+    const granted = new Set(
+      role.Resources.DeployRole.Properties.Policies.flatMap((p) => p.PolicyDocument.Statement)
+        .filter((s) => s.Effect === "Allow")
+        .flatMap((s) => list(s.Action))
+        .map((action) => action.split(":")[0]),
+    );
+    const prefix: Record<string, string> = { ApiGatewayV2: "apigateway", CloudWatch: "cloudwatch" };
+    const needed = new Set(
+      Object.values(service.resources.Resources).map((r) => {
+        const name = r.Type.split("::")[1] ?? "";
+        return prefix[name] ?? name.toLowerCase();
+      }),
+    );
+    expect([...needed].filter((p) => !granted.has(p))).toEqual([]);
+  });
+});

@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import type { ActionUse } from "../../src/forensics/findings.js";
 import type { TrailEvent } from "../../src/forensics/trail-event.js";
 import { loadActionCatalogue } from "../../src/oidc-plan/action-catalogue.js";
+import { permissionsPolicy } from "../../src/oidc-plan/permissions-policy.js";
 import { type MigrationPlan, type PlanInput, planMigration } from "../../src/oidc-plan/plan.js";
 import type { PolicyDocument } from "../../src/oidc-plan/trust-policy.js";
 
@@ -328,5 +329,36 @@ describe("across the whole corpus", () => {
     expect(catalogue.lookup("s3", "putobject")?.name).toBe("s3:PutObject");
     expect(catalogue.lookup("nosuchservice", "DoThing")).toBeUndefined();
     expect(catalogue.lookup("../../etc", "passwd")).toBeUndefined();
+  });
+});
+
+describe("a role in another partition", () => {
+  it("requires the permissions boundary in its own partition, in the policy and in what the plan tells", async () => {
+    const catalogue = await loadActionCatalogue(["iam:CreateRole", "iam:PutRolePolicy"]);
+    const role = "arn:aws:iam::123456789012:role/acme-api-*";
+    const result = permissionsPolicy({
+      observed: [],
+      inferred: [
+        {
+          service: "iam",
+          action: "CreateRole",
+          resources: [role],
+          source: "deploy.yml job deploy: sam deploy",
+        },
+        {
+          service: "iam",
+          action: "PutRolePolicy",
+          resources: [role],
+          source: "deploy.yml job deploy: sam deploy",
+        },
+      ],
+      catalogue,
+      evidence: false,
+      partition: "aws-cn",
+    });
+    const boundary = "arn:aws-cn:iam::123456789012:policy/github-actions-deploy-boundary";
+    expect(JSON.stringify(result.policy)).toContain(boundary);
+    expect(JSON.stringify(result.policy)).not.toContain('"arn:aws:');
+    expect(result.notes.join("\n")).toContain(boundary);
   });
 });

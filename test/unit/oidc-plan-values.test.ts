@@ -7,6 +7,7 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: the strings are workflow YAML, whose expressions look like template placeholders.
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { fakeAccessKeyId, fakeSecretAccessKey } from "../../sandbox/fake-ids.js";
 import { loadActionCatalogue } from "../../src/oidc-plan/action-catalogue.js";
 import {
   actionsToLookUp,
@@ -252,8 +253,8 @@ describe("China and GovCloud partitions", () => {
     expect(trust).toContain('"token.actions.githubusercontent.com:aud":"sts.amazonaws.com.cn"');
     const sub = "repo:acme/web:ref:refs/heads/main";
     if (!role) throw new Error("no role");
-    expect(trustAllows(role.trustPolicy, { aud: "sts.amazonaws.com.cn", sub }, ACCOUNT, "aws-cn")).toBe(true);
-    expect(trustAllows(role.trustPolicy, { aud: "sts.amazonaws.com", sub }, ACCOUNT, "aws-cn")).toBe(false);
+    expect(trustAllows(role.trustPolicy, { aud: "sts.amazonaws.com.cn", sub }, ACCOUNT)).toBe(true);
+    expect(trustAllows(role.trustPolicy, { aud: "sts.amazonaws.com", sub }, ACCOUNT)).toBe(false);
     const permissions = JSON.stringify(role?.permissionsPolicy);
     expect(permissions).toContain("arn:aws-cn:s3:::acme-web-site");
     expect(permissions).not.toMatch(/arn:aws:/);
@@ -389,5 +390,26 @@ describe("values that are not credentials", () => {
       jobs: Record<string, { env?: Record<string, string> }>;
     };
     expect(rewritten.jobs.unit?.env).toEqual({ AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test" });
+  });
+});
+
+describe("literal keys in run lines", () => {
+  it("never reach a plan file: the finding names the command, not the value", async () => {
+    const keyId = fakeAccessKeyId();
+    const secret = fakeSecretAccessKey();
+    const result = await plan([
+      pushToMain("deploy.yml", "Deploy", "deploy", [
+        "      - run: |",
+        `          export AWS_ACCESS_KEY_ID=${keyId}`,
+        `          export AWS_SECRET_ACCESS_KEY=${secret}`,
+        "          aws s3 sync site s3://acme-www",
+      ]),
+    ]);
+    expect(result.findings.length).toBeGreaterThan(0);
+    for (const file of result.files) {
+      expect(file.content, file.path).not.toContain(secret);
+      expect(file.content, file.path).not.toContain(keyId);
+    }
+    expect(JSON.stringify(result.findings)).not.toContain(secret);
   });
 });

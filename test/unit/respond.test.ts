@@ -398,6 +398,30 @@ describe("respondToAlert: resuming after partial failure", () => {
   });
 });
 
+describe("respondToKey for an AWS Health notice", () => {
+  const notice = (accountId: string) => ({
+    eventId: "7bf73129-1428-4cd3-a780-95db273d1602",
+    eventArn: "arn:aws:health:global::event/RISK/AWS_RISK_CREDENTIALS_EXPOSED/x",
+    accountId,
+  });
+
+  it("contains the key where it is, and says so when the notice named another account", async () => {
+    const w = world();
+    const { incident } = await respondToKey(w.accessKeyId, w.deps, { notice: notice(w.home) });
+    expect(w.iam.keys.get(w.accessKeyId)?.status).toBe("Inactive");
+    expect(incident.source).toBe("aws-health");
+    expect(incident.warnings.join("\n")).toContain(
+      `names account ${w.home}, but the key is in account ${w.member}`,
+    );
+  });
+
+  it("says nothing of the account when the notice names the right one", async () => {
+    const w = world();
+    const { incident } = await respondToKey(w.accessKeyId, w.deps, { notice: notice(w.member) });
+    expect(incident.warnings.join("\n")).not.toContain("AWS Health's notice names account");
+  });
+});
+
 describe("respondToKey (manual)", () => {
   it("contains a key reported by hand, with no GitHub involved", async () => {
     const w = world();

@@ -20,9 +20,14 @@ export const SECRET_VARIABLES = [
 
 const SUFFIX = "_SSM_PARAMETER";
 
-export async function withSsmSecrets(env: Env, provider?: SSMProvider): Promise<Env> {
+/** Resolves the `*_SSM_PARAMETER` secrets among `only` (all the functions' secrets by default). */
+export async function withSsmSecrets(
+  env: Env,
+  provider?: SSMProvider,
+  only: readonly (typeof SECRET_VARIABLES)[number][] = SECRET_VARIABLES,
+): Promise<Env> {
   const wanted = new Map<string, string>();
-  for (const name of SECRET_VARIABLES) {
+  for (const name of only) {
     const parameter = env[`${name}${SUFFIX}`]?.trim();
     if (parameter) wanted.set(name, parameter);
   }

@@ -61,19 +61,26 @@ function pageUrl(value: unknown): string | undefined {
 const ITEM_PATH =
   /\/repos\/([^/]+)\/([^/]+)\/((?:issues|pulls)\/comments\/\d+|issues\/\d+|pulls\/\d+(?:\/reviews\/\d+)?)$/;
 
+/**
+ * `/repos/OWNER/NAME/ITEM` rebuilt from the parts of `path` (a URL's path, GHES's `/api/v3` prefix
+ * included) when it names an item of `repository`; never the text it was given, so whatever is
+ * asked with the token is a path of the configured API, whatever a payload or a stored record held.
+ */
+function repositoryItemPath(path: string, repository: string): string | undefined {
+  const match = ITEM_PATH.exec(path);
+  if (!match || `${match[1]}/${match[2]}`.toLowerCase() !== repository.toLowerCase()) return undefined;
+  return `/repos/${match[1]}/${match[2]}/${match[3]}`;
+}
+
 function itemApiPath(details: Record<string, unknown>, repository: string): string | undefined {
   for (const [field] of TYPE_BY_FIELD) {
     const url = str(details[field]);
     if (!url || !field.endsWith("_url")) continue;
-    let pathname: string;
     try {
-      pathname = new URL(url).pathname;
+      return repositoryItemPath(new URL(url).pathname, repository);
     } catch {
       return undefined;
     }
-    const match = ITEM_PATH.exec(pathname);
-    if (!match || `${match[1]}/${match[2]}`.toLowerCase() !== repository.toLowerCase()) return undefined;
-    return `/repos/${match[1]}/${match[2]}/${match[3]}`;
   }
   return undefined;
 }
@@ -196,12 +203,11 @@ export class GitHubAlertSource implements AlertSource {
 
   /** The author of the issue, pull request, review or comment at `apiPath` (its `user.login`). */
   private async itemAuthor(ref: AlertRef, apiPath: string): Promise<LeakOrigin> {
-    // Checked again here: the path may come from a stored incident, and it is sent with the token.
-    const match = ITEM_PATH.exec(apiPath);
-    if (!match || `${match[1]}/${match[2]}`.toLowerCase() !== ref.repository.toLowerCase())
-      return { people: [] };
+    // Rebuilt here too: the path may come from a stored incident, and it is sent with the token.
+    const path = repositoryItemPath(apiPath, ref.repository);
+    if (!path) return { people: [] };
     try {
-      const { data } = await this.clientFor(ref.installationId).request(`GET ${apiPath}`);
+      const { data } = await this.clientFor(ref.installationId).request(`GET ${path}`);
       const login = str((data as { user?: { login?: unknown } | null }).user?.login);
       return { people: login ? [{ role: "author", login }] : [] };
     } catch (error: unknown) {

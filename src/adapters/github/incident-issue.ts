@@ -8,6 +8,7 @@
 import ipaddr from "ipaddr.js";
 import type { Incident } from "../../domain/incident.js";
 import type { Findings } from "../../forensics/findings.js";
+import { containedAt } from "../../playbook/timeline.js";
 import { mdText } from "../../report/markdown-text.js";
 import { planSummaryMarkdown } from "../../report/plan-summary.js";
 import { leakPeopleWords } from "../../report/report-text.js";
@@ -49,9 +50,7 @@ function titleOf(incident: Incident, key: string): string {
 function publicIssue(incident: Incident): IssueContent {
   const tail = incident.accessKeyId?.slice(-4);
   const shown = tail && /^[A-Z0-9]{4}$/.test(tail) ? tail : undefined;
-  const at =
-    incident.containment?.containedAt ??
-    incident.timeline.find((entry) => entry.step === "key-deactivated" && entry.outcome === "done")?.at;
+  const at = containedAt(incident);
   const lines = [
     incident.status === "failed"
       ? `An AWS access key found in this repository${shown ? ` (key id ending in ${shown})` : ""} could not be confirmed contained.`

@@ -48,39 +48,36 @@ export function githubClients(config: GitHubAuthConfig, options: GitHubClientOpt
   const userAgent = "leak-responder";
   // Also used by @octokit/auth-app to mint installation tokens (it calls through octokit.request).
   const request = { fetch: fetchWithTimeout(options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS) };
-  const clientFor = (installationId?: number): GitHubClient => {
-    const key = config.auth.kind === "app" ? `app:${installationId ?? "none"}` : "token";
-    const cached = cache.get(key);
-    if (cached) return cached;
-    let client: GitHubClient;
-    if (config.auth.kind === "app") {
-      if (installationId === undefined) {
-        // A retry brings no installation: an organisation or repository webhook (not the App's own)
-        // delivers to an App-configured responder. Said once, never retried.
-        throw new PermanentFailure(
-          "GitHub App credentials are configured but the delivery names no installation: subscribe the GitHub App to secret scanning alerts (not an organisation or repository webhook), or configure GITHUB_TOKEN instead of the App",
-          "github-no-installation",
-        );
-      }
-      client = new GitHub({
-        baseUrl: config.apiUrl,
-        userAgent,
-        request,
-        retry: retryOptions,
-        authStrategy: createAppAuth,
-        auth: { appId: config.auth.appId, privateKey: config.auth.privateKey, installationId },
-      });
-    } else {
-      client = new GitHub({
-        baseUrl: config.apiUrl,
-        userAgent,
-        request,
-        retry: retryOptions,
-        auth: config.auth.token,
-      });
+  const newClient = (auth: { appId: number; privateKey: string; installationId?: number } | string) =>
+    new GitHub({
+      baseUrl: config.apiUrl,
+      userAgent,
+      request,
+      retry: retryOptions,
+      ...(typeof auth === "string" ? { auth } : { authStrategy: createAppAuth, auth }),
+    });
+  const cached = (key: string, make: () => GitHubClient): GitHubClient => {
+    let client = cache.get(key);
+    if (!client) {
+      client = make();
+      cache.set(key, client);
     }
-    cache.set(key, client);
     return client;
+  };
+  const clientFor = (installationId?: number): GitHubClient => {
+    const auth = config.auth;
+    if (auth.kind === "token") return cached("token", () => newClient(auth.token));
+    if (installationId === undefined) {
+      // A retry brings no installation: an organisation or repository webhook (not the App's own)
+      // delivers to an App-configured responder. Said once, never retried.
+      throw new PermanentFailure(
+        "GitHub App credentials are configured but the delivery names no installation: subscribe the GitHub App to secret scanning alerts (not an organisation or repository webhook), or configure GITHUB_TOKEN instead of the App",
+        "github-no-installation",
+      );
+    }
+    return cached(`app:${installationId}`, () =>
+      newClient({ appId: auth.appId, privateKey: auth.privateKey, installationId }),
+    );
   };
   const installations = new Map<string, Promise<number | undefined>>();
   /**
@@ -93,14 +90,7 @@ export function githubClients(config: GitHubAuthConfig, options: GitHubClientOpt
     if (auth.kind !== "app") return Promise.resolve(undefined);
     let found = installations.get(repository.toLowerCase());
     if (!found) {
-      const app = new GitHub({
-        baseUrl: config.apiUrl,
-        userAgent,
-        request,
-        retry: retryOptions,
-        authStrategy: createAppAuth,
-        auth: { appId: auth.appId, privateKey: auth.privateKey },
-      });
+      const app = cached("app", () => newClient({ appId: auth.appId, privateKey: auth.privateKey }));
       const [owner = "", repo = ""] = repository.split("/");
       found = app.request("GET /repos/{owner}/{repo}/installation", { owner, repo }).then(
         ({ data }) => data.id,
@@ -108,7 +98,7 @@ export function githubClients(config: GitHubAuthConfig, options: GitHubClientOpt
           installations.delete(repository.toLowerCase());
           if ((error as { status?: unknown }).status === 404) {
             throw new PermanentFailure(
-              `The GitHub App is not installed on ${repository}, so the responder cannot read its workflows: install it there, or run \`leak-responder plan ${repository}\` with a token`,
+              `The GitHub App is not installed on ${repository}, so the responder cannot read its workflows: install it there, or run \`leak-responder plan --repo ${repository}\` with a token`,
               "github-not-installed",
             );
           }
@@ -121,5 +111,3 @@ export function githubClients(config: GitHubAuthConfig, options: GitHubClientOpt
   };
   return Object.assign(clientFor, { installationOf });
 }
-
-export type GitHubClients = ReturnType<typeof githubClients>;

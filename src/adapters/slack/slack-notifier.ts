@@ -31,7 +31,7 @@ import { followUpMessage, followUpNeedsLook } from "./follow-up-message.js";
 import { incidentMessage, needsPerson, type SlackMessage } from "./incident-message.js";
 import { findSentNotice, type NoticeMessage, noticeOf, withNotices } from "./sent-notices.js";
 import { toSlackFailure } from "./slack-errors.js";
-import { clip, escapeMrkdwn } from "./slack-limits.js";
+import { escapeMrkdwn, fitMessage } from "./slack-limits.js";
 
 export type SlackTarget =
   | { kind: "webhook"; url: string }
@@ -166,9 +166,16 @@ export class SlackNotifier implements Notifier {
         const channel = incident.notifications?.slack?.channel ?? target.channel;
         const threadTs = incident.notifications?.slack?.ts;
         const file = { file: report.body, filename: report.filename, title: report.title };
-        await client.filesUploadV2(
-          threadTs ? { channel_id: channel, thread_ts: threadTs, ...file } : { channel_id: channel, ...file },
-        );
+        try {
+          await client.filesUploadV2(
+            threadTs
+              ? { channel_id: channel, thread_ts: threadTs, ...file }
+              : { channel_id: channel, ...file },
+          );
+        } catch (error: unknown) {
+          // Named as every Slack failure is (the upload URL and the token never echoed).
+          throw toSlackFailure(error);
+        }
       };
       this.#post = async (message, threadTs) => {
         const out = await client.chat.postMessage({
@@ -215,7 +222,7 @@ export class SlackNotifier implements Notifier {
     const text = lines.map(escapeMrkdwn).join("\n");
     return new Promise<void>((resolve, reject) => {
       this.#reminders.push({
-        message: { text, blocks: [{ type: "section", text: { type: "mrkdwn", text: clip(text, 3000) } }] },
+        message: fitMessage({ text, blocks: [{ type: "section", text: { type: "mrkdwn", text } }] }),
         ...(threadTs ? { threadTs } : {}),
         sent: () => resolve(),
         failed: reject,
