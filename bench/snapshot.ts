@@ -39,7 +39,7 @@ export async function benchSnapshot(events = 10_000, regionCount = 17): Promise<
     Object.assign(process.env, sandbox.awsEnv(responder));
     delete process.env.AWS_SESSION_TOKEN;
     const clients = awsClients({ maxAttempts: 5 });
-    const activity = new CloudTrailActivityLog(accountId, clients, undefined, "us-east-1");
+    const activity = new CloudTrailActivityLog(accountId, clients, undefined);
     const started = Date.now();
     const snapshot = await takeSnapshot({
       activity,

@@ -5,7 +5,7 @@
 export type FaultKind = "throttle" | "server-error" | "access-denied" | "timeout";
 
 export interface FaultRule {
-  /** "iam", "sts", "sqs", "s3", "cloudtrail", "ec2", "github", "slack". */
+  /** "iam", "sts", "sqs", "s3", "cloudtrail", "account", "organizations", "github", "slack". */
   service: string;
   /** The operation name ("UpdateAccessKey", "getAlert", ...); all operations when absent. */
   operation?: string;

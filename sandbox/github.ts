@@ -6,7 +6,7 @@
  */
 import { createHash, createPublicKey, verify } from "node:crypto";
 import { SandboxError, type SandboxRequest, type SandboxResponse, type SandboxService } from "./service.js";
-import type { GitHubAlert, GitHubRepo, SandboxState } from "./state.js";
+import type { GitHubAlert, GitHubIssue, GitHubRepo, SandboxState } from "./state.js";
 
 const DOCS = "https://docs.github.com/rest";
 
@@ -39,6 +39,13 @@ const ROUTES: Route[] = [
   },
   { operation: "createIssue", method: "POST", pattern: /^\/repos\/([^/]+)\/([^/]+)\/issues$/ },
   { operation: "listIssues", method: "GET", pattern: /^\/repos\/([^/]+)\/([^/]+)\/issues$/ },
+  { operation: "getIssue", method: "GET", pattern: /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)$/ },
+  { operation: "updateIssue", method: "PATCH", pattern: /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)$/ },
+  {
+    operation: "listRepoSecrets",
+    method: "GET",
+    pattern: /^\/repos\/([^/]+)\/([^/]+)\/actions\/secrets$/,
+  },
   { operation: "getRepo", method: "GET", pattern: /^\/repos\/([^/]+)\/([^/]+)$/ },
   { operation: "getContent", method: "GET", pattern: /^\/repos\/([^/]+)\/([^/]+)\/contents(?:\/(.*))?$/ },
   { operation: "listEnvironments", method: "GET", pattern: /^\/repos\/([^/]+)\/([^/]+)\/environments$/ },
@@ -148,6 +155,43 @@ function authorizedRepo(
   if (!state.githubTokens.has(token)) throw new SandboxError(401, "Unauthorized", "Bad credentials");
   if (!repo) throw new SandboxError(404, "NotFound", "Not Found");
   return repo;
+}
+
+/** An issue of a repository whose issues are on; 410 Gone when they are off, as GitHub answers. */
+function issueOf(repo: GitHubRepo, number: string): GitHubIssue {
+  if (repo.issuesDisabled) throw new SandboxError(410, "Gone", "Issues are disabled for this repo");
+  const issue = repo.issues.find((candidate) => candidate.number === Number(number));
+  if (!issue) throw new SandboxError(404, "NotFound", "Not Found");
+  return issue;
+}
+
+function issueJson(repo: GitHubRepo, issue: GitHubIssue): Record<string, unknown> {
+  return {
+    number: issue.number,
+    title: issue.title,
+    body: issue.body,
+    html_url: `https://github.com/${repo.fullName}/issues/${issue.number}`,
+    labels: issue.labels.map((name) => ({ name })),
+    state: "open",
+  };
+}
+
+/**
+ * GET /repos/{o}/{r}/actions/secrets: names and dates, never values (GitHub returns none either).
+ * An App without `secrets: read` gets 403.
+ */
+function secretsJson(repo: GitHubRepo, request: SandboxRequest): Record<string, unknown> {
+  if (repo.secretsUnreadable)
+    throw new SandboxError(403, "Forbidden", "Resource not accessible by integration");
+  const names = repo.actionsSecrets ?? [];
+  const perPage = Math.min(100, Math.max(1, Number(request.url.searchParams.get("per_page") ?? 30) || 30));
+  const page = Math.max(1, Number(request.url.searchParams.get("page") ?? 1) || 1);
+  return {
+    total_count: names.length,
+    secrets: names
+      .slice((page - 1) * perPage, page * perPage)
+      .map((name) => ({ name, created_at: repo.createdAt, updated_at: repo.createdAt })),
+  };
 }
 
 function alertOf(repo: GitHubRepo, number: string): GitHubAlert {
@@ -463,8 +507,27 @@ export const githubService: SandboxService = {
           })),
         );
       }
+      case "getIssue": {
+        const repo = authorizedRepo(request, state, a, b);
+        return json(200, issueJson(repo, issueOf(repo, c)));
+      }
+      case "updateIssue": {
+        const repo = authorizedRepo(request, state, a, b);
+        const issue = issueOf(repo, c);
+        const body = parseBody(request);
+        if (typeof body.body === "string") {
+          if (body.body.length > 65536)
+            throw new SandboxError(422, "Unprocessable", "body is too long (maximum is 65536 characters)");
+          issue.body = body.body;
+        }
+        if (typeof body.title === "string" && body.title.length > 0) issue.title = body.title;
+        return json(200, issueJson(repo, issue));
+      }
+      case "listRepoSecrets":
+        return json(200, secretsJson(authorizedRepo(request, state, a, b), request));
       case "createIssue": {
         const repo = authorizedRepo(request, state, a, b);
+        if (repo.issuesDisabled) throw new SandboxError(410, "Gone", "Issues are disabled for this repo");
         const body = parseBody(request);
         if (typeof body.title !== "string" || body.title.length === 0) {
           throw new SandboxError(422, "Unprocessable", "title is missing");

@@ -2,8 +2,8 @@
  * Starts the embedded sandbox with every simulated service. Tests and the demo import this; product
  * code never does.
  */
+import { accountService } from "./aws/account.js";
 import { cloudtrailService } from "./aws/cloudtrail.js";
-import { ec2Service } from "./aws/ec2.js";
 import { iamService } from "./aws/iam.js";
 import { organizationsService } from "./aws/organizations.js";
 import { s3Service } from "./aws/s3.js";
@@ -26,7 +26,7 @@ export async function startSandbox(options: { state?: SandboxState; port?: numbe
       sqsService,
       s3Service,
       cloudtrailService,
-      ec2Service,
+      accountService,
       organizationsService,
       githubService,
       slackService,

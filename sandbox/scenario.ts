@@ -129,6 +129,8 @@ export function seedDemoWorld(sandbox: Sandbox, options: DemoWorldOptions = {}):
     environments: ["production"],
     commits: new Map([[commitSha, { date: committedAt.toISOString(), message: "Add deploy settings" }]]),
     files: new Map(Object.entries(DEMO_WORKFLOWS)),
+    // The secrets its workflows read, and one that has nothing to do with AWS (names only).
+    actionsSecrets: ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "CODECOV_TOKEN"],
   });
   const alert = state.addAlert(repository, {
     secretType: "aws_access_key_id",

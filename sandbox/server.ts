@@ -1,6 +1,7 @@
 /**
  * The embedded local sandbox: one HTTP service on 127.0.0.1 (ephemeral port) that speaks the wire
- * protocols of STS, IAM, SQS, S3, CloudTrail, EC2, the GitHub REST API and a Slack incoming webhook.
+ * protocols of STS, IAM, SQS, S3, CloudTrail, Account Management, Organizations, the GitHub REST API
+ * and a Slack incoming webhook.
  * The real SDK clients reach it through AWS_ENDPOINT_URL_<SERVICE>, Octokit's baseUrl and the Slack
  * URL. AWS requests are routed by the service in their SigV4 credential scope, as AWS itself would
  * see them; GitHub requests live under /github, Slack under /slack.

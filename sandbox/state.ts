@@ -58,7 +58,7 @@ export interface AccountRecord {
   alias: string;
   users: Map<string, UserRecord>;
   roles: Map<string, RoleRecord>;
-  /** Regions enabled for this account (EC2 DescribeRegions / account:ListRegions). */
+  /** Regions enabled for this account (account:ListRegions; sandbox/aws/account.ts). */
   enabledRegions: string[];
 }
 
@@ -191,6 +191,12 @@ export interface GitHubRepo {
   oidcSubClaim?: { use_default: boolean; include_claim_keys?: string[] };
   /** Installation that can see this repository (GitHub App mode). */
   installationId?: number;
+  /** Names of the repository's Actions secrets (GET .../actions/secrets); GitHub never returns values. */
+  actionsSecrets?: string[];
+  /** The App was not granted `secrets: read`: listing the secrets answers 403, as GitHub does. */
+  secretsUnreadable?: boolean;
+  /** Issues are turned off in the repository's settings: the issue calls answer 410 Gone. */
+  issuesDisabled?: boolean;
 }
 
 export interface SlackMessage {
@@ -485,6 +491,7 @@ export class SandboxState {
       comments: options.comments ?? new Map(),
       environments: options.environments ?? [],
       ...(options.installationId === undefined ? {} : { installationId: options.installationId }),
+      ...(options.actionsSecrets === undefined ? {} : { actionsSecrets: options.actionsSecrets }),
     };
     this.repos.set(fullName.toLowerCase(), repo);
     return repo;

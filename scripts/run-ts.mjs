@@ -8,6 +8,11 @@ import { build } from "esbuild";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
+/** A file in the project's build folder (.build/, ignored by git). */
+export function buildPath(name) {
+  return join(root, ".build", name);
+}
+
 /** Bundles a TypeScript entry point for Node (dependencies external) to `outfile`. */
 export async function bundleTs(entry, outfile) {
   mkdirSync(dirname(outfile), { recursive: true });

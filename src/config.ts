@@ -55,6 +55,11 @@ export interface RespondConfig {
   store: { kind: "s3"; bucket: string; evidenceRetentionDays: number } | { kind: "file"; dir: string };
   /** Deliveries of one SQS message before it goes to the dead-letter queue (the redrive policy). */
   maxReceiveCount: number;
+  /**
+   * The deployed stages' FIFO queues (INVESTIGATION_QUEUE_URL, NOTIFICATION_QUEUE_URL): containment
+   * hands over to them. Absent where one process runs the whole playbook.
+   */
+  stageQueues?: { investigation: string; notification: string };
   /** Follow-through: days unused, with the migration verified, before deleting the key is proposed. */
   deleteProposalDays: number;
   /**
@@ -223,6 +228,7 @@ export function loadRespondConfig(
       ? { kind: "s3", bucket, evidenceRetentionDays: evidenceRetentionDays(env) }
       : { kind: "file", dir: dir ?? "" },
     maxReceiveCount: positiveInt(env, "MAX_RECEIVE_COUNT", 5),
+    ...stageQueues(env),
     deleteProposalDays: positiveInt(env, "DELETE_PROPOSAL_DAYS", 30),
     callTimeoutMs: callTimeoutMs(env),
     mode,
@@ -241,6 +247,26 @@ export function loadRespondConfig(
       hideIps: flag(env, "GITHUB_ISSUE_HIDE_IPS", false),
     },
   };
+}
+
+/** Both stage queues or neither; each an SQS FIFO queue URL (the message groups are the guarantee). */
+function stageQueues(env: Env): Pick<RespondConfig, "stageQueues"> {
+  const investigation = env.INVESTIGATION_QUEUE_URL?.trim();
+  const notification = env.NOTIFICATION_QUEUE_URL?.trim();
+  if (!investigation && !notification) return {};
+  if (!investigation || !notification) {
+    throw new ConfigError(
+      `${investigation ? "NOTIFICATION_QUEUE_URL" : "INVESTIGATION_QUEUE_URL"} is not set: the stages need both queues or neither`,
+    );
+  }
+  for (const [name, url] of [
+    ["INVESTIGATION_QUEUE_URL", investigation],
+    ["NOTIFICATION_QUEUE_URL", notification],
+  ] as const) {
+    if (!/^https?:\/\/\S+\.fifo$/.test(url))
+      throw new ConfigError(`${name} must be the URL of an SQS FIFO queue (ending in .fifo), got "${url}"`);
+  }
+  return { stageQueues: { investigation, notification } };
 }
 
 /** A call that takes longer is abandoned and retried; see RespondConfig.callTimeoutMs. */

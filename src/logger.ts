@@ -13,6 +13,29 @@ export interface Log {
   removeKeys(keys: string[]): void;
 }
 
+/**
+ * `log` with `keys` on every line, leaving `log`'s own keys alone: records a function handles side by
+ * side (one batch's incidents) each keep their incident id instead of overwriting one another's.
+ */
+export function withKeys(log: Log, keys: Record<string, unknown>): Log {
+  let own = { ...keys };
+  const at =
+    (level: "debug" | "info" | "warn" | "error") => (message: string, extra?: Record<string, unknown>) =>
+      log[level](message, { ...own, ...extra });
+  return {
+    debug: at("debug"),
+    info: at("info"),
+    warn: at("warn"),
+    error: at("error"),
+    appendKeys: (more) => {
+      own = { ...own, ...more };
+    },
+    removeKeys: (names) => {
+      own = Object.fromEntries(Object.entries(own).filter(([name]) => !names.includes(name)));
+    },
+  };
+}
+
 export function createLogger(serviceName: string): Log {
   const logger = new Logger({
     serviceName,

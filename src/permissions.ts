@@ -1,14 +1,24 @@
 /**
  * The single source of truth for the AWS actions leak-responder uses, and who is granted each.
- * serverless.yml (the intake and respond roles) and infra/member-role.yml grant exactly these:
+ * serverless.yml (the intake, contain, investigate and notify roles) and infra/member-role.yml (the
+ * containment and investigator member roles) grant exactly these:
  * test/integration/package.test.ts compares the packaged templates with this list in both
  * directions, so an action cannot be granted "just in case" nor called without being granted.
  * When code starts calling a new AWS API, add it here first; the test then says which template
  * is missing it.
  */
 
-/** The three identities: the two function roles (home account) and the member-account role. */
-export type Grantee = "intake" | "respond" | "member";
+/**
+ * The six identities: the four function roles (home account) and the two member-account roles.
+ * Issue 11's separate path: only the containment identities ("contain", "member") can change a key;
+ * "investigate" and "investigator" parse attacker-written CloudTrail and workflows, so they can read
+ * and deny older role sessions but never deactivate a key or write a user policy; "notify" has no
+ * IAM, STS or CloudTrail power at all.
+ */
+export type Grantee = "intake" | "contain" | "investigate" | "notify" | "member" | "investigator";
+
+/** The identities that may change a key (iam:UpdateAccessKey, iam:PutUserPolicy). */
+export const CONTAINMENT_GRANTEES: readonly Grantee[] = ["contain", "member"];
 
 export interface AwsAction {
   /** The IAM action, `service:Action`. Never a wildcard. */
@@ -45,22 +55,22 @@ export interface AwsAction {
 }
 
 export const AWS_ACTIONS: readonly AwsAction[] = [
-  // --- Both functions ---------------------------------------------------------------------------
+  // --- Every function ----------------------------------------------------------------------------
   {
     action: "logs:CreateLogStream",
-    grantedTo: ["intake", "respond"],
+    grantedTo: ["intake", "contain", "investigate", "notify"],
     caller: { kind: "lambda-service" },
     usedFor: "The Lambda runtime writes the function's structured logs to its own log group.",
   },
   {
     action: "logs:PutLogEvents",
-    grantedTo: ["intake", "respond"],
+    grantedTo: ["intake", "contain", "investigate", "notify"],
     caller: { kind: "lambda-service" },
     usedFor: "The Lambda runtime writes the function's structured logs to its own log group.",
   },
   {
     action: "ssm:GetParameters",
-    grantedTo: ["intake", "respond"],
+    grantedTo: ["intake", "contain", "investigate", "notify"],
     caller: {
       kind: "code",
       client: "@aws-sdk/client-ssm",
@@ -69,49 +79,50 @@ export const AWS_ACTIONS: readonly AwsAction[] = [
       via: "@aws-lambda-powertools/parameters/ssm (src/adapters/aws/ssm-secrets.ts)",
     },
     usedFor:
-      "withSsmSecrets at cold start: the webhook secret(s) for the intake; the GitHub App key or token and the Slack webhook URL for respond.",
+      "withSsmSecrets at cold start: the webhook secret(s) for the intake; the GitHub App key or token for contain and investigate; the Slack webhook URL or bot token for notify.",
   },
   {
     action: "kms:Decrypt",
-    grantedTo: ["intake", "respond"],
+    grantedTo: ["intake", "contain", "investigate", "notify"],
     caller: { kind: "ssm-on-behalf" },
     usedFor:
       "SSM decrypts SecureString parameters encrypted with a customer managed key (kms:ViaService ssm).",
     conditional: "ssmKmsKeyArn",
   },
 
-  // --- intake -----------------------------------------------------------------------------------
+  // --- intake, contain, investigate: queueing -----------------------------------------------------
   {
     action: "sqs:SendMessage",
-    grantedTo: ["intake"],
+    grantedTo: ["intake", "contain", "investigate"],
     caller: { kind: "code", client: "@aws-sdk/client-sqs", command: "SendMessageCommand" },
-    usedFor: "JobQueue.send (src/adapters/aws/sqs-queue.ts): queue the verified alert for respond.",
+    usedFor:
+      "JobQueue.send (src/adapters/aws/sqs-queue.ts): the intake queues the verified alert for contain. StageQueues (src/adapters/aws/sqs-stage-queues.ts): contain hands over to the investigation and notification queues; investigate queues its continuation and the follow-up messages.",
   },
 
-  // --- respond: the queue -------------------------------------------------------------------------
+  // --- contain, investigate, notify: their queues ------------------------------------------------
   {
     action: "sqs:ReceiveMessage",
-    grantedTo: ["respond"],
+    grantedTo: ["contain", "investigate", "notify"],
     caller: { kind: "lambda-service" },
-    usedFor: "The SQS event source mapping polls the alert queue for respond.",
+    usedFor: "The SQS event source mappings poll each function's queue (alert, investigation, notification).",
   },
   {
     action: "sqs:DeleteMessage",
-    grantedTo: ["respond"],
+    grantedTo: ["contain", "investigate", "notify"],
     caller: { kind: "lambda-service" },
-    usedFor: "The event source mapping deletes the records respond did not report as failed.",
+    usedFor: "The event source mapping deletes the records the function did not report as failed.",
   },
   {
     action: "sqs:GetQueueAttributes",
-    grantedTo: ["respond"],
+    grantedTo: ["contain", "investigate", "notify"],
     caller: { kind: "lambda-service" },
     usedFor: "The event source mapping reads the queue's attributes when it is created and while polling.",
   },
 
-  // --- respond: 2. Locate -----------------------------------------------------------------------
+  // --- contain: 2. Locate (investigate: the account of a role to revoke, the follow-through) -------
   {
     action: "sts:GetAccessKeyInfo",
-    grantedTo: ["respond"],
+    grantedTo: ["contain"],
     caller: { kind: "code", client: "@aws-sdk/client-sts", command: "GetAccessKeyInfoCommand" },
     usedFor: "KeyDirectory.accountOf (src/adapters/aws/key-directory.ts): which account owns the key.",
     resourceStarOnly: true,
@@ -124,13 +135,14 @@ export const AWS_ACTIONS: readonly AwsAction[] = [
   },
   {
     action: "sts:AssumeRole",
-    grantedTo: ["respond"],
+    grantedTo: ["contain", "investigate"],
     caller: { kind: "code", client: "@aws-sdk/client-sts", command: "AssumeRoleCommand" },
-    usedFor: "KeyDirectory.iamIn: the member-account role, when the key is not in the home account.",
+    usedFor:
+      "KeyDirectory.iamIn: a member-account role, when the key is not in the home account: contain the containment role (MEMBER_ROLE_NAME), investigate the investigator role.",
   },
   {
     action: "organizations:ListAccounts",
-    grantedTo: ["respond"],
+    grantedTo: ["contain", "investigate"],
     caller: { kind: "code", client: "@aws-sdk/client-organizations", command: "ListAccountsCommand" },
     usedFor:
       "MemberAccounts.list (src/adapters/aws/organization-accounts.ts): the organisation's ACTIVE accounts are managed.",
@@ -139,76 +151,80 @@ export const AWS_ACTIONS: readonly AwsAction[] = [
   },
   {
     action: "iam:GetAccessKeyLastUsed",
-    grantedTo: ["respond", "member"],
+    grantedTo: ["contain", "investigate", "member", "investigator"],
     caller: { kind: "code", client: "@aws-sdk/client-iam", command: "GetAccessKeyLastUsedCommand" },
-    usedFor: "AccountIam.findKeyOwner: the key's user and last use.",
+    usedFor:
+      "AccountIam.findKeyOwner: the key's user and last use (contain: locate; investigate: the follow-through's use after containment).",
   },
 
-  // --- respond: 3. Contain ----------------------------------------------------------------------
+  // --- contain: 3. Contain (the containment identities only, CONTAINMENT_GRANTEES) -----------------
   {
     action: "iam:UpdateAccessKey",
-    grantedTo: ["respond", "member"],
+    grantedTo: ["contain", "member"],
     caller: { kind: "code", client: "@aws-sdk/client-iam", command: "UpdateAccessKeyCommand" },
     usedFor: "AccountIam.deactivateKey: Status=Inactive (facts.md: deactivate, never delete).",
   },
   {
     action: "iam:PutUserPolicy",
-    grantedTo: ["respond", "member"],
+    grantedTo: ["contain", "member"],
     caller: { kind: "code", client: "@aws-sdk/client-iam", command: "PutUserPolicyCommand" },
     usedFor: "AccountIam.denyOlderUserSessions: the deny-older-sessions inline policy on the user.",
   },
   {
     action: "iam:ListAttachedUserPolicies",
-    grantedTo: ["respond", "member"],
+    grantedTo: ["contain", "member"],
     caller: { kind: "code", client: "@aws-sdk/client-iam", command: "ListAttachedUserPoliciesCommand" },
     usedFor: "AccountIam.attachedUserPolicies: report an AWSCompromisedKeyQuarantine policy already there.",
   },
   {
     action: "iam:ListAccessKeys",
-    grantedTo: ["respond", "member"],
+    grantedTo: ["contain", "investigate", "member", "investigator"],
     caller: { kind: "code", client: "@aws-sdk/client-iam", command: "ListAccessKeysCommand" },
-    usedFor: "AccountIam.keyStatus: verify the key is Inactive after containment.",
+    usedFor:
+      "AccountIam.keyStatus: verify the key is Inactive after containment (contain), and still Inactive every day (investigate's follow-through).",
   },
 
-  // --- respond: 5. Preserve ---------------------------------------------------------------------
+  // --- investigate: 5. Preserve (contain: a temporary key's minting role) --------------------------
   {
     action: "iam:PutRolePolicy",
-    grantedTo: ["respond", "member"],
+    grantedTo: ["contain", "investigate", "member", "investigator"],
     caller: { kind: "code", client: "@aws-sdk/client-iam", command: "PutRolePolicyCommand" },
-    usedFor: "Revoke sessions on every role the leaked key assumed (deny-older-sessions on the role).",
+    usedFor:
+      "Revoke sessions on every role the leaked key assumed (investigate), or on the role that minted a leaked temporary key (contain): deny-older-sessions on the role.",
   },
   {
     action: "cloudtrail:LookupEvents",
-    grantedTo: ["respond", "member"],
+    grantedTo: ["contain", "investigate", "member", "investigator"],
     caller: { kind: "code", client: "@aws-sdk/client-cloudtrail", command: "LookupEventsCommand" },
-    usedFor: "The CloudTrail snapshot of the key (and derived ASIA keys) in every enabled region.",
+    usedFor:
+      "The CloudTrail snapshot of the key (and derived ASIA keys) in every enabled region (investigate); the minter of a temporary key (contain, src/playbook/temporary-key.ts).",
     resourceStarOnly: true,
   },
   {
-    action: "ec2:DescribeRegions",
-    grantedTo: ["respond", "member"],
-    caller: { kind: "code", client: "@aws-sdk/client-ec2", command: "DescribeRegionsCommand" },
-    usedFor: "The snapshot's list of the account's enabled regions.",
-    resourceStarOnly: true,
+    action: "account:ListRegions",
+    grantedTo: ["contain", "investigate", "member", "investigator"],
+    caller: { kind: "code", client: "@aws-sdk/client-account", command: "ListRegionsCommand" },
+    usedFor:
+      "ActivityLog.enabledRegions: the account's enabled regions (every page), so CloudTrail is read in each: the snapshot, and the search for a temporary key's minter.",
   },
 
-  // --- respond: incidents, evidence, reports (one bucket, incidents/ prefix) ---------------------
+  // --- incidents (contain, investigate, notify), evidence (investigate), reports (one bucket) -----
   {
     action: "s3:GetObject",
-    grantedTo: ["respond"],
+    grantedTo: ["contain", "investigate", "notify"],
     caller: { kind: "code", client: "@aws-sdk/client-s3", command: "GetObjectCommand" },
     usedFor: "IncidentStore.get (src/adapters/aws/s3-incident-store.ts): incidents/<id>/incident.json.",
   },
   {
     action: "s3:PutObject",
-    grantedTo: ["respond"],
+    grantedTo: ["contain", "investigate", "notify"],
     caller: { kind: "code", client: "@aws-sdk/client-s3", command: "PutObjectCommand" },
     usedFor:
       "IncidentStore.create/update (If-None-Match / If-Match), evidence and reports beside the incident.",
   },
   {
     action: "s3:PutObjectRetention",
-    grantedTo: ["respond"],
+    grantedTo: ["investigate"],
     caller: {
       kind: "code",
       client: "@aws-sdk/client-s3",
@@ -220,7 +236,7 @@ export const AWS_ACTIONS: readonly AwsAction[] = [
   },
   {
     action: "s3:ListBucket",
-    grantedTo: ["respond"],
+    grantedTo: ["contain", "investigate", "notify"],
     caller: { kind: "code", client: "@aws-sdk/client-s3", command: "ListObjectsV2Command" },
     usedFor: "IncidentStore.list; also lets S3 answer 404 (not 403) for an incident that does not exist yet.",
   },

@@ -5,6 +5,7 @@
 import type { AlertJob } from "./domain/alert-job.js";
 import type { Incident, LeakPerson } from "./domain/incident.js";
 import type { SecretValue } from "./domain/secret.js";
+import type { InvestigationTask, NotificationTask } from "./domain/stage-task.js";
 import type { Findings } from "./forensics/findings.js";
 import type { TrailEvent } from "./forensics/trail-event.js";
 
@@ -95,7 +96,7 @@ export interface TrailPage {
 /** CloudTrail event history (and the enabled regions) in one account (facts.md: AWS, CloudTrail). */
 export interface ActivityLog {
   readonly accountId: string;
-  /** ec2:DescribeRegions: the regions enabled for the account. */
+  /** account:ListRegions (every page, ENABLED and ENABLED_BY_DEFAULT): the regions enabled for the account. */
   enabledRegions(): Promise<string[]>;
   /** One cloudtrail:LookupEvents page for one access key id in one region (MaxResults 50). */
   lookupByAccessKey(input: {
@@ -226,12 +227,28 @@ export interface Notifier {
   remind?(incident: Incident, lines: readonly string[]): Promise<void>;
   /** A message of its own in the channel (the follow-through's daily summary). */
   announce?(lines: readonly string[]): Promise<void>;
+  /**
+   * Resolves once the channel may take another message (its pace, a Retry-After). The notification
+   * stage waits for it before it lets go of the queue's message group, so the next process to post
+   * keeps the pace too.
+   */
+  quiet?(): Promise<void>;
 }
 
 export interface ReportAttachment {
   filename: string;
   title: string;
   body: Buffer;
+}
+
+/**
+ * The queues between the deployed stages (issue 13): containment hands a contained incident to the
+ * investigation queue and every message to the notification queue (stage-task.ts). Absent where one
+ * process runs the whole playbook (the CLI, the demo, `serve`).
+ */
+export interface StageQueues {
+  investigate(task: Extract<InvestigationTask, { kind: "investigate" }>): Promise<void>;
+  notify(task: NotificationTask): Promise<void>;
 }
 
 export interface JobQueue {
@@ -250,7 +267,20 @@ export interface IssueTracker {
     ref: AlertRef,
     issue: { title: string; body: string; labels: string[] },
   ): Promise<{ number: number; url: string }>;
+  /**
+   * Ticks the issue's checklist items whose text is exactly one of `items` (`- [ ] text` becomes
+   * `- [x] text`); a person's own edits and ticks stay. Returns the items ticked now (none: the issue
+   * was not written), or why the issue cannot be updated (gone, issues disabled).
+   */
+  updateChecklist?(
+    ref: IssueRepositoryRef,
+    issueNumber: number,
+    items: readonly string[],
+  ): Promise<{ ticked: string[] } | { unavailable: string }>;
 }
+
+/** A repository as the issue calls need it (an incident a person started has no alert number). */
+export type IssueRepositoryRef = Pick<AlertRef, "repository" | "installationId">;
 
 export interface Clock {
   now(): Date;

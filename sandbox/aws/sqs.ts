@@ -1,7 +1,11 @@
 /**
  * Simulated SQS over the AWS JSON 1.0 protocol (`X-Amz-Target: AmazonSQS.<Op>`), the protocol the
- * SDK has spoken since SQS left the query protocol. Standard queues only: at-least-once delivery,
- * visibility timeouts, receive counts, real long polling and redrive to a dead-letter queue.
+ * SDK has spoken since SQS left the query protocol. Standard queues: at-least-once delivery,
+ * visibility timeouts, receive counts, real long polling and redrive to a dead-letter queue. FIFO
+ * queues on top (SQS developer guide, "FIFO queue delivery logic"): MessageGroupId required, a
+ * 5-minute deduplication window (explicit id or SHA-256 of the body), delivery in order within a
+ * group, and a group held by whoever has one of its messages in flight, so no two consumers ever
+ * work on one group at once.
  *
  * Errors carry both shapes the SDK reads in its query-compatible mode: the JSON `__type` and the
  * `x-amzn-query-error: <query code>;Sender` header. The SDK names the exception after the header's
@@ -44,6 +48,22 @@ const QUEUE_ATTRIBUTE_RANGES: Record<string, [number, number] | undefined> = {
   KmsDataKeyReusePeriodSeconds: undefined,
 };
 
+/** Attributes only a FIFO queue accepts, with their allowed values (a standard queue knows none of them). */
+const FIFO_ATTRIBUTE_VALUES: Record<string, readonly string[]> = {
+  FifoQueue: ["true"],
+  ContentBasedDeduplication: ["true", "false"],
+  DeduplicationScope: ["queue", "messageGroup"],
+  FifoThroughputLimit: ["perQueue", "perMessageGroupId"],
+};
+
+/** SendMessage: "accepted successfully but aren't delivered during the 5-minute deduplication interval". */
+const DEDUPLICATION_INTERVAL_MS = 5 * 60_000;
+/** ReceiveRequestAttemptId "can be used only for 5 minutes after a ReceiveMessage action". */
+const RECEIVE_ATTEMPT_INTERVAL_MS = 5 * 60_000;
+/** MessageGroupId and MessageDeduplicationId: 1 to 128 alphanumeric or punctuation characters. */
+const FIFO_TOKEN = /^[\x21-\x7e]{1,128}$/;
+const MAX_BATCH_ENTRIES = 10;
+
 /** Query-protocol codes for the modeled errors (the awsQueryError traits of the SQS model). */
 const QUERY_CODES: Record<string, string> = {
   QueueDoesNotExist: "AWS.SimpleQueueService.NonExistentQueue",
@@ -51,6 +71,11 @@ const QUERY_CODES: Record<string, string> = {
   MessageNotInflight: "AWS.SimpleQueueService.MessageNotInflight",
   PurgeQueueInProgress: "AWS.SimpleQueueService.PurgeQueueInProgress",
   UnsupportedOperation: "AWS.SimpleQueueService.UnsupportedOperation",
+  EmptyBatchRequest: "AWS.SimpleQueueService.EmptyBatchRequest",
+  TooManyEntriesInBatchRequest: "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
+  BatchEntryIdsNotDistinct: "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
+  InvalidBatchEntryId: "AWS.SimpleQueueService.InvalidBatchEntryId",
+  BatchRequestTooLong: "AWS.SimpleQueueService.BatchRequestTooLong",
 };
 
 /** JSON `__type` of errors SQS shares with every Coral service. */
@@ -67,6 +92,16 @@ const COMMON_TYPES: Record<string, string> = {
 
 /** Long polls parked on a queue, woken when a message arrives or becomes visible again. */
 const waiters = new WeakMap<QueueRecord, Set<() => void>>();
+
+/** What a FIFO queue remembers beyond its messages: sent deduplication ids and receive attempts. */
+interface FifoBookkeeping {
+  /** Deduplication key (id, or group + id with DeduplicationScope=messageGroup) -> the message it admitted. */
+  sent: Map<string, { messageId: string; sequenceNumber: string; expiresAt: number }>;
+  /** ReceiveRequestAttemptId -> what that receive returned, with the receipt handles it issued. */
+  attempts: Map<string, { expiresAt: number; received: Array<{ messageId: string; handle: string }> }>;
+  lastSequenceNumber: bigint;
+}
+const fifoBookkeeping = new WeakMap<QueueRecord, FifoBookkeeping>();
 
 const OPERATIONS: Record<string, (context: SqsContext) => Json | Promise<Json>> = {
   CreateQueue: ({ input, caller, state, baseUrl }) => {
@@ -86,37 +121,42 @@ const OPERATIONS: Record<string, (context: SqsContext) => Json | Promise<Json>> 
 
   SendMessage: (context) => {
     const queue = targetQueue(context);
-    const body = requiredString(context.input, "MessageBody");
-    if (Buffer.byteLength(body) > MAX_BODY_BYTES) {
+    const sent = enqueue(context.caller, queue, context.input);
+    wake(queue);
+    return sent;
+  },
+
+  SendMessageBatch: (context) => {
+    const queue = targetQueue(context);
+    const entries = batchEntries(context.input);
+    const totalBytes = entries.reduce(
+      (sum, entry) => sum + Buffer.byteLength(String(entry.MessageBody ?? "")),
+      0,
+    );
+    if (totalBytes > MAX_BODY_BYTES) {
       throw new SandboxError(
         400,
-        "InvalidParameterValue",
-        `One or more parameters are invalid. Reason: Message must be shorter than ${MAX_BODY_BYTES} bytes.`,
+        "BatchRequestTooLong",
+        `Batch requests cannot be longer than ${MAX_BODY_BYTES} bytes. You have sent ${totalBytes} bytes.`,
       );
     }
-    const delay =
-      intParam(context.input, "DelaySeconds", 0, 900) ?? Number(queue.attributes?.DelaySeconds ?? 0);
-    const messageAttributes = parseMessageAttributes(context.input.MessageAttributes);
-    const now = Date.now();
-    const message: QueueMessage = {
-      messageId: randomUUID(),
-      body,
-      md5OfBody: md5Hex(body),
-      invisibleUntil: now + delay * 1000,
-      receiveCount: 0,
-      sentAt: now,
-      attributes: { SenderId: context.caller.userId },
-      ...(messageAttributes
-        ? { messageAttributes, md5OfMessageAttributes: md5OfMessageAttributes(messageAttributes) }
-        : {}),
-    };
-    queue.messages.push(message);
-    wake(queue);
-    return {
-      MessageId: message.messageId,
-      MD5OfMessageBody: message.md5OfBody,
-      ...(message.md5OfMessageAttributes ? { MD5OfMessageAttributes: message.md5OfMessageAttributes } : {}),
-    };
+    const successful: Json[] = [];
+    const failed: Json[] = [];
+    for (const entry of entries) {
+      try {
+        successful.push({ Id: entry.Id, ...enqueue(context.caller, queue, entry) });
+      } catch (error: unknown) {
+        if (!(error instanceof SandboxError)) throw error;
+        failed.push({
+          Id: entry.Id,
+          SenderFault: error.senderFault,
+          Code: error.code,
+          Message: error.message,
+        });
+      }
+    }
+    if (successful.length > 0) wake(queue);
+    return { Successful: successful, Failed: failed };
   },
 
   ReceiveMessage: async (context) => {
@@ -133,6 +173,10 @@ const OPERATIONS: Record<string, (context: SqsContext) => Json | Promise<Json>> 
       ...stringList(input.AttributeNames),
     ];
     const attributeNames = stringList(input.MessageAttributeNames);
+    // The attempt id deduplicates retried receives; it "applies only to FIFO queues".
+    const attemptId = isFifo(queue) ? optionalString(input, "ReceiveRequestAttemptId") : undefined;
+    const replayed = attemptId ? replayReceiveAttempt(queue, attemptId, visibility) : undefined;
+    if (replayed) return { Messages: replayed.map((m) => messageJson(m, systemNames, attributeNames)) };
     const deadline = Date.now() + wait * 1000;
     let received = takeVisible(state, queue, max, visibility);
     while (received.length === 0 && Date.now() < deadline) {
@@ -140,6 +184,7 @@ const OPERATIONS: Record<string, (context: SqsContext) => Json | Promise<Json>> 
       received = takeVisible(state, queue, max, visibility);
     }
     if (received.length === 0) return {};
+    if (attemptId) rememberReceiveAttempt(queue, attemptId, received);
     return { Messages: received.map((m) => messageJson(m, systemNames, attributeNames)) };
   },
 
@@ -149,6 +194,8 @@ const OPERATIONS: Record<string, (context: SqsContext) => Json | Promise<Json>> 
     // Only the latest receipt handle deletes; an older one succeeds and deletes nothing (SQS docs).
     const index = queue.messages.findIndex((m) => m.messageId === messageId && m.receiptHandle === handle);
     if (index >= 0) queue.messages.splice(index, 1);
+    // A deleted FIFO message may release its group to a receiver parked on a long poll.
+    if (index >= 0 && isFifo(queue)) wake(queue);
     return {};
   },
 
@@ -166,6 +213,8 @@ const OPERATIONS: Record<string, (context: SqsContext) => Json | Promise<Json>> 
       );
     }
     message.invisibleUntil = Date.now() + seconds * 1000;
+    // "Retry ... with the same ReceiveRequestAttemptId if none of the messages have been modified".
+    forgetReceiveAttempts(queue, message.messageId);
     if (seconds === 0) wake(queue);
     return {};
   },
@@ -259,16 +308,27 @@ export function createQueue(
   baseUrl: string,
   attributes: Record<string, string> = {},
 ): QueueRecord {
-  if (!/^[\w-]{1,80}$/.test(name)) {
+  // "If you don't specify the FifoQueue attribute, Amazon SQS creates a standard queue", whose name
+  // cannot hold the dot of a .fifo suffix; a FIFO queue's name must end with it.
+  const fifo = attributes.FifoQueue === "true";
+  if (fifo ? !/^[\w-]{1,75}\.fifo$/.test(name) : !/^[\w-]{1,80}$/.test(name)) {
     throw new SandboxError(
       400,
       "InvalidParameterValue",
-      name.endsWith(".fifo")
-        ? "The sandbox simulates standard queues only, not FIFO queues."
+      fifo
+        ? "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length."
         : "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length",
     );
   }
   for (const [attribute, value] of Object.entries(attributes)) {
+    const fifoValues = FIFO_ATTRIBUTE_VALUES[attribute];
+    if (fifoValues) {
+      if (!fifo) throw new SandboxError(400, "InvalidAttributeName", `Unknown Attribute ${attribute}.`);
+      if (!fifoValues.includes(value)) {
+        throw new SandboxError(400, "InvalidAttributeValue", `Invalid value for the parameter ${attribute}.`);
+      }
+      continue;
+    }
     if (!(attribute in QUEUE_ATTRIBUTE_RANGES)) {
       throw new SandboxError(400, "InvalidAttributeName", `Unknown Attribute ${attribute}.`);
     }
@@ -278,6 +338,7 @@ export function createQueue(
       throw new SandboxError(400, "InvalidAttributeValue", `Invalid value for the parameter ${attribute}.`);
     }
   }
+  if (attributes.RedrivePolicy !== undefined) checkDeadLetterType(attributes.RedrivePolicy, fifo);
   const { VisibilityTimeout, ...others } = attributes;
   const visibilityTimeoutSeconds = VisibilityTimeout === undefined ? 30 : Number(VisibilityTimeout);
   const existing = state.queues.get(queueKey(accountId, name));
@@ -362,6 +423,217 @@ function queueDoesNotExist(): SandboxError {
   return new SandboxError(400, "QueueDoesNotExist", "The specified queue does not exist.");
 }
 
+function isFifo(queue: QueueRecord): boolean {
+  return queue.attributes?.FifoQueue === "true";
+}
+
+function bookkeeping(queue: QueueRecord): FifoBookkeeping {
+  let kept = fifoBookkeeping.get(queue);
+  if (!kept) {
+    // "A large, non-consecutive number", 128 bits wide: 20 digits from the start, as SQS shows them.
+    kept = { sent: new Map(), attempts: new Map(), lastSequenceNumber: 18_000_000_000_000_000_000n };
+    fifoBookkeeping.set(queue, kept);
+  }
+  return kept;
+}
+
+/**
+ * One SendMessage (or one SendMessageBatch entry): validates it for the queue's type, then queues
+ * it, unless it is a FIFO duplicate inside the deduplication interval, which is accepted, answered
+ * with the first message's id and not queued again.
+ */
+function enqueue(caller: Caller, queue: QueueRecord, input: Json): Json {
+  const body = requiredString(input, "MessageBody");
+  if (Buffer.byteLength(body) > MAX_BODY_BYTES) {
+    throw new SandboxError(
+      400,
+      "InvalidParameterValue",
+      `One or more parameters are invalid. Reason: Message must be shorter than ${MAX_BODY_BYTES} bytes.`,
+    );
+  }
+  const fifo = isFifo(queue);
+  const messageAttributes = parseMessageAttributes(input.MessageAttributes);
+  const md5OfAttributes = messageAttributes ? md5OfMessageAttributes(messageAttributes) : undefined;
+  const answer = (messageId: string, sequenceNumber?: string): Json => ({
+    MessageId: messageId,
+    MD5OfMessageBody: md5Hex(body),
+    ...(md5OfAttributes ? { MD5OfMessageAttributes: md5OfAttributes } : {}),
+    ...(sequenceNumber ? { SequenceNumber: sequenceNumber } : {}),
+  });
+  const messageId = randomUUID();
+  let delay: number;
+  let fifoAttributes: Record<string, string> = {};
+  if (fifo) {
+    // "When you set FifoQueue, you can't set DelaySeconds per message"; the queue's delay applies.
+    if (input.DelaySeconds !== undefined && input.DelaySeconds !== null) {
+      throw new SandboxError(
+        400,
+        "InvalidParameterValue",
+        `Value ${String(input.DelaySeconds)} for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type.`,
+      );
+    }
+    delay = Number(queue.attributes?.DelaySeconds ?? 0);
+    const groupId = fifoToken(input, "MessageGroupId");
+    if (groupId === undefined) throw missingParameter("MessageGroupId");
+    // "If the queue has ContentBasedDeduplication set, your MessageDeduplicationId overrides the
+    // generated one", a SHA-256 hash of the body (not of its attributes).
+    const deduplicationId =
+      fifoToken(input, "MessageDeduplicationId") ??
+      (queue.attributes?.ContentBasedDeduplication === "true"
+        ? createHash("sha256").update(body).digest("hex")
+        : undefined);
+    if (deduplicationId === undefined) {
+      throw new SandboxError(
+        400,
+        "InvalidParameterValue",
+        "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly",
+      );
+    }
+    const kept = bookkeeping(queue);
+    const now = Date.now();
+    for (const [key, entry] of kept.sent) if (entry.expiresAt <= now) kept.sent.delete(key);
+    const key =
+      queue.attributes?.DeduplicationScope === "messageGroup"
+        ? `${groupId}\u0000${deduplicationId}`
+        : deduplicationId;
+    const duplicateOf = kept.sent.get(key);
+    if (duplicateOf) return answer(duplicateOf.messageId, duplicateOf.sequenceNumber);
+    kept.lastSequenceNumber += BigInt(1 + Math.floor(Math.random() * 1_000_000));
+    const sequenceNumber = kept.lastSequenceNumber.toString();
+    fifoAttributes = {
+      MessageGroupId: groupId,
+      MessageDeduplicationId: deduplicationId,
+      SequenceNumber: sequenceNumber,
+    };
+    kept.sent.set(key, { messageId, sequenceNumber, expiresAt: now + DEDUPLICATION_INTERVAL_MS });
+  } else {
+    delay = intParam(input, "DelaySeconds", 0, 900) ?? Number(queue.attributes?.DelaySeconds ?? 0);
+  }
+  const now = Date.now();
+  const message: QueueMessage = {
+    messageId,
+    body,
+    md5OfBody: md5Hex(body),
+    invisibleUntil: now + delay * 1000,
+    receiveCount: 0,
+    sentAt: now,
+    attributes: { SenderId: caller.userId, ...fifoAttributes },
+    ...(messageAttributes && md5OfAttributes
+      ? { messageAttributes, md5OfMessageAttributes: md5OfAttributes }
+      : {}),
+  };
+  queue.messages.push(message);
+  return answer(message.messageId, fifoAttributes.SequenceNumber);
+}
+
+/** SendMessageBatch's Entries, checked as SQS checks the batch before any entry is sent. */
+function batchEntries(input: Json): Json[] {
+  const raw = input.Entries;
+  if (raw === undefined || (Array.isArray(raw) && raw.length === 0)) {
+    throw new SandboxError(
+      400,
+      "EmptyBatchRequest",
+      "There should be at least one SendMessageBatchRequestEntry in the request.",
+    );
+  }
+  if (!Array.isArray(raw)) throw invalidParameter("Entries");
+  if (raw.length > MAX_BATCH_ENTRIES) {
+    throw new SandboxError(
+      400,
+      "TooManyEntriesInBatchRequest",
+      `Maximum number of entries per request are ${MAX_BATCH_ENTRIES}. You have sent ${raw.length}.`,
+    );
+  }
+  const ids = new Set<string>();
+  return raw.map((entry: unknown) => {
+    const object = (typeof entry === "object" && entry !== null ? entry : {}) as Json;
+    const id = object.Id;
+    if (typeof id !== "string" || !/^[\w-]{1,80}$/.test(id)) {
+      throw new SandboxError(
+        400,
+        "InvalidBatchEntryId",
+        "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.",
+      );
+    }
+    if (ids.has(id)) throw new SandboxError(400, "BatchEntryIdsNotDistinct", `Id ${id} repeated.`);
+    ids.add(id);
+    return object;
+  });
+}
+
+/** A MessageGroupId or MessageDeduplicationId, when given; malformed is an error, not absent. */
+function fifoToken(input: Json, name: string): string | undefined {
+  const value = input[name];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "string" || !FIFO_TOKEN.test(value)) {
+    throw new SandboxError(
+      400,
+      "InvalidParameterValue",
+      `Value ${String(value)} for parameter ${name} is invalid. Reason: ${name} can only include alphanumeric and punctuation characters. 1 to 128 in length.`,
+    );
+  }
+  return value;
+}
+
+/** "The dead-letter queue of a FIFO queue must also be a FIFO queue", and a standard one's standard. */
+function checkDeadLetterType(redrivePolicy: string, fifo: boolean): void {
+  let target: unknown;
+  try {
+    target = (JSON.parse(redrivePolicy) as { deadLetterTargetArn?: unknown }).deadLetterTargetArn;
+  } catch {
+    return;
+  }
+  if (typeof target !== "string" || target.endsWith(".fifo") === fifo) return;
+  throw new SandboxError(
+    400,
+    "InvalidParameterValue",
+    `Value ${redrivePolicy} for parameter RedrivePolicy is invalid. Reason: Dead-letter target must be the same type of queue as the source.`,
+  );
+}
+
+/**
+ * A retried FIFO receive with the same ReceiveRequestAttemptId gets "the same messages and receipt
+ * handles", its visibility timeout reset, as long as none was deleted or had its visibility changed.
+ */
+function replayReceiveAttempt(
+  queue: QueueRecord,
+  attemptId: string,
+  visibilitySeconds: number,
+): QueueMessage[] | undefined {
+  const attempts = bookkeeping(queue).attempts;
+  const attempt = attempts.get(attemptId);
+  if (!attempt) return undefined;
+  const now = Date.now();
+  const messages = attempt.received.map(({ messageId, handle }) =>
+    queue.messages.find((m) => m.messageId === messageId && m.receiptHandle === handle),
+  );
+  if (attempt.expiresAt <= now || messages.some((m) => m === undefined)) {
+    attempts.delete(attemptId);
+    return undefined;
+  }
+  const replayed = messages.filter((m): m is QueueMessage => m !== undefined);
+  for (const message of replayed) message.invisibleUntil = now + visibilitySeconds * 1000;
+  return replayed;
+}
+
+function rememberReceiveAttempt(queue: QueueRecord, attemptId: string, received: QueueMessage[]): void {
+  const attempts = bookkeeping(queue).attempts;
+  const now = Date.now();
+  for (const [id, attempt] of attempts) if (attempt.expiresAt <= now) attempts.delete(id);
+  attempts.set(attemptId, {
+    expiresAt: now + RECEIVE_ATTEMPT_INTERVAL_MS,
+    received: received.map((m) => ({ messageId: m.messageId, handle: m.receiptHandle ?? "" })),
+  });
+}
+
+function forgetReceiveAttempts(queue: QueueRecord, messageId: string): void {
+  const attempts = fifoBookkeeping.get(queue)?.attempts;
+  if (!attempts) return;
+  for (const [id, attempt] of attempts) {
+    if (attempt.received.some((r) => r.messageId === messageId)) attempts.delete(id);
+  }
+}
+
 function queueAttributes(queue: QueueRecord, region: string): Record<string, string> {
   const now = Date.now();
   let visible = 0;
@@ -386,6 +658,13 @@ function queueAttributes(queue: QueueRecord, region: string): Record<string, str
     MessageRetentionPeriod: "345600",
     ReceiveMessageWaitTimeSeconds: "0",
     SqsManagedSseEnabled: "true",
+    ...(isFifo(queue)
+      ? {
+          ContentBasedDeduplication: "false",
+          DeduplicationScope: "queue",
+          FifoThroughputLimit: "perQueue",
+        }
+      : {}),
     ...queue.attributes,
   };
 }
@@ -397,19 +676,69 @@ function takeVisible(
   max: number,
   visibilitySeconds: number,
 ): QueueMessage[] {
+  if (isFifo(queue)) return takeInGroupOrder(state, queue, max, visibilitySeconds);
   const now = Date.now();
   const taken: QueueMessage[] = [];
   for (const message of [...queue.messages]) {
     if (taken.length >= max) break;
     if (message.invisibleUntil > now) continue;
     if (redrive(state, queue, message)) continue;
-    message.receiveCount += 1;
-    message.receiptHandle = receiptHandle(queue, message);
-    message.invisibleUntil = now + visibilitySeconds * 1000;
-    message.attributes.ApproximateFirstReceiveTimestamp ??= String(now);
+    markReceived(queue, message, now, visibilitySeconds);
     taken.push(message);
   }
   return taken;
+}
+
+/**
+ * FIFO delivery: a group with a message in flight gives nothing to anyone ("inflight messages block
+ * delivery of available messages within the same message group"); the others give their messages
+ * in send order, stopping at one still delayed, and a receive takes "as many messages with the
+ * same message group ID as possible" before moving to the next group.
+ */
+function takeInGroupOrder(
+  state: SandboxState,
+  queue: QueueRecord,
+  max: number,
+  visibilitySeconds: number,
+): QueueMessage[] {
+  const now = Date.now();
+  const held = new Set<string>();
+  for (const message of queue.messages) {
+    if (message.receiveCount > 0 && message.invisibleUntil > now) held.add(groupOf(message));
+  }
+  const available = new Map<string, QueueMessage[]>();
+  for (const message of [...queue.messages]) {
+    const group = groupOf(message);
+    if (held.has(group)) continue;
+    if (message.invisibleUntil > now) {
+      // Still delayed: the messages behind it in its group wait for it.
+      held.add(group);
+      continue;
+    }
+    if (redrive(state, queue, message)) continue;
+    const inGroup = available.get(group) ?? [];
+    inGroup.push(message);
+    available.set(group, inGroup);
+  }
+  const taken = [...available.values()].flat().slice(0, max);
+  for (const message of taken) markReceived(queue, message, now, visibilitySeconds);
+  return taken;
+}
+
+function markReceived(
+  queue: QueueRecord,
+  message: QueueMessage,
+  now: number,
+  visibilitySeconds: number,
+): void {
+  message.receiveCount += 1;
+  message.receiptHandle = receiptHandle(queue, message);
+  message.invisibleUntil = now + visibilitySeconds * 1000;
+  message.attributes.ApproximateFirstReceiveTimestamp ??= String(now);
+}
+
+function groupOf(message: QueueMessage): string {
+  return message.attributes.MessageGroupId ?? "";
 }
 
 /** SQS moves a message to the dead-letter queue once its receive count reaches maxReceiveCount. */
@@ -429,7 +758,11 @@ function redrive(state: SandboxState, queue: QueueRecord, message: QueueMessage)
   const deadLetters = state.queues.get(queueKey(accountId, name));
   if (!deadLetters) return false;
   queue.messages.splice(queue.messages.indexOf(message), 1);
-  deadLetters.messages.push({ ...message, invisibleUntil: 0 });
+  const moved: QueueMessage = { ...message, attributes: { ...message.attributes }, invisibleUntil: 0 };
+  // "When a message is moved from a FIFO queue to a FIFO DLQ, the original message's deduplication
+  // ID will be replaced with the original message's ID" (SQS developer guide, DLQ redrive).
+  if (isFifo(deadLetters)) moved.attributes.MessageDeduplicationId = message.messageId;
+  deadLetters.messages.push(moved);
   wake(deadLetters);
   return true;
 }

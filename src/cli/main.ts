@@ -19,6 +19,7 @@ const commands: Record<string, () => Promise<Command>> = {
   analyze: async () => (await import("./analyze.js")).analyzeCommand,
   report: async () => (await import("./report.js")).reportCommand,
   selftest: async () => (await import("./selftest.js")).selftestCommand,
+  worker: async () => (await import("./worker.js")).workerCommand,
 };
 
 function usage(): string {
@@ -33,6 +34,7 @@ function usage(): string {
     "  analyze    judge a CloudTrail export: who used the key, from where, what they did (--events FILE)",
     "  report     an incident's audit report (INCIDENT_ID [--format md|html|json]) or a summary (--since 30d)",
     "  selftest   after a deploy: a signed alert for the canary key, dry run first (--url URL [--live])",
+    "  worker     run one deployed function against its queue, as Lambda would (--function contain)",
     "",
     "Run `leak-responder <command> --help` for a command's options, `leak-responder --version` for the version.",
   ].join("\n");

@@ -11,11 +11,12 @@ import { alertPayload, deliverWebhook } from "../../sandbox/github-webhook.js";
 import { SLACK_POSTING_LIMIT } from "../../sandbox/state.js";
 import { type StormAlert, type StormOptions, type StormWorld, seedStorm } from "../../sandbox/storm.js";
 import { incidentIdFor } from "../domain/alert-job.js";
-import { InvalidInputError } from "../domain/errors.js";
+import { errorMessage, InvalidInputError } from "../domain/errors.js";
 import type { Incident } from "../domain/incident.js";
 import { type Log, MemoryLog } from "../logger.js";
 import { entryOf } from "../playbook/timeline.js";
 import { type LocalStack, startLocalStack } from "./local-stack.js";
+import { startStagedStack } from "./staged-stack.js";
 
 export interface StormRunOptions extends StormOptions {
   /** Deliveries are spread over this long (default 10 s; the issue's storm: within a minute). */
@@ -24,20 +25,71 @@ export interface StormRunOptions extends StormOptions {
   maxDeliveries?: number;
   /** Alerts handled at once (default: all of them, as Lambda scales out per message). */
   concurrency?: number;
+  /**
+   * Run the deployed topology (staged-stack.ts) with this many worker processes per queue, instead
+   * of one process running the whole playbook: the rate limits must then hold across processes.
+   */
+  workers?: number;
   /** IAM's rate limit per account in the sandbox (default 20/s, bursts of 40). */
   iamRate?: { perSecond: number; burst: number };
   /** Latency the sandbox adds to every call, as real services have (default 0). */
   latencyMs?: number;
   log?: Log;
   /** Called with the running stack once the storm is seeded, before any delivery (tests inspect). */
-  onStart?: (stack: LocalStack, storm: StormWorld) => void;
+  onStart?: (stack: StormStack, storm: StormWorld) => void;
   /** Progress for a person watching a long run: a line now and then (the CLI writes them to stderr). */
   onProgress?: (line: string) => void;
+  /** The deployed topology: how long to wait for the queues to empty (default 30 minutes). */
+  drainTimeoutMs?: number;
   /** How often onProgress hears how far the storm is (default 2 s). */
   progressEveryMs?: number;
 }
 
+/** What the storm needs of either stack: one process (local-stack.ts) or the deployed stages. */
+export interface StormStack {
+  sandbox: LocalStack["sandbox"];
+  world: LocalStack["world"];
+  server: LocalStack["server"];
+  /** Worker processes per queue; 0 when one process runs the whole playbook. */
+  workers: number;
+  /** Waits for the queues to empty; what was still queued when it gave up (0: all done). */
+  drained(): Promise<number>;
+  deadLettered(): number;
+  close(): Promise<void>;
+}
+
+async function startStormStack(options: StormRunOptions, log: Log, seed: SeedStorm): Promise<StormStack> {
+  if (options.workers !== undefined) {
+    const staged = await startStagedStack({ log, workers: options.workers, seed });
+    return {
+      ...staged,
+      workers: options.workers,
+      drained: () => staged.drained({ timeoutMs: options.drainTimeoutMs ?? 1_800_000 }),
+    };
+  }
+  const local = await startLocalStack({
+    log,
+    concurrency: options.concurrency ?? (options.alerts ?? 500) * (options.maxDeliveries ?? 3),
+    seed,
+  });
+  return {
+    ...local,
+    workers: 0,
+    drained: async () => {
+      await local.server.queue.drain();
+      return local.server.queue.counts.waiting;
+    },
+    deadLettered: () => local.server.queue.counts.deadLettered,
+  };
+}
+
+type SeedStorm = NonNullable<Parameters<typeof startLocalStack>[0]["seed"]>;
+
 export interface StormReport {
+  /** Worker processes per queue (storm --workers); 0: one process ran the whole playbook. */
+  workers: number;
+  /** Messages still queued when the storm stopped waiting (should be 0). */
+  leftInQueues: number;
   alerts: number;
   accounts: number;
   repositories: number;
@@ -90,24 +142,19 @@ interface Delivery {
 
 export async function runStorm(options: StormRunOptions = {}): Promise<StormReport> {
   const log = options.log ?? new MemoryLog();
-  const alertCount = options.alerts ?? 500;
   let storm: StormWorld | undefined;
   const botToken = `storm-bot-${randomBytes(12).toString("hex")}`;
   let ticker: NodeJS.Timeout | undefined;
-  const stack = await startLocalStack({
-    log,
-    concurrency: options.concurrency ?? alertCount * (options.maxDeliveries ?? 3),
-    seed: (sandbox, world) => {
-      storm = seedStorm(sandbox, world, options);
-      sandbox.state.slackBotTokens.add(botToken);
-      return {
-        MANAGED_ACCOUNT_IDS: storm.accountIds.filter((id) => id !== world.homeAccountId).join(","),
-        // A bot token: the digest's details go in its thread (facts.md: webhooks have no threads).
-        SLACK_BOT_TOKEN: botToken,
-        SLACK_CHANNEL: "C0SECURITY",
-        SLACK_API_URL: `${sandbox.url}/slack/api`,
-      };
-    },
+  const stack = await startStormStack(options, log, (sandbox, world) => {
+    storm = seedStorm(sandbox, world, options);
+    sandbox.state.slackBotTokens.add(botToken);
+    return {
+      MANAGED_ACCOUNT_IDS: storm.accountIds.filter((id) => id !== world.homeAccountId).join(","),
+      // A bot token: the digest's details go in its thread (facts.md: webhooks have no threads).
+      SLACK_BOT_TOKEN: botToken,
+      SLACK_CHANNEL: "C0SECURITY",
+      SLACK_API_URL: `${sandbox.url}/slack/api`,
+    };
   });
   try {
     if (!storm) throw new Error("the storm was not seeded");
@@ -138,7 +185,7 @@ export async function runStorm(options: StormRunOptions = {}): Promise<StormRepo
       ? setInterval(
           () =>
             progress(
-              `storm: ${sent}/${deliveries.length} deliveries sent, ${stack.results.length} jobs handled`,
+              `storm: ${sent}/${deliveries.length} deliveries sent, ${keysInactive(stack, storm)} keys contained`,
             ),
           options.progressEveryMs ?? 2_000,
         )
@@ -157,29 +204,49 @@ export async function runStorm(options: StormRunOptions = {}): Promise<StormRepo
           "secret_scanning_alert",
           alertPayload(repo, delivery.alert.number, delivery.action),
           randomUUID(),
-        );
+        ).catch((error: unknown) => {
+          // GitHub does not redeliver a delivery that failed: it is refused, and the report says so.
+          progress?.(`storm: a delivery failed: ${errorMessage(error)}`);
+          return undefined;
+        });
+        sent += 1;
+        if (!answer) {
+          refused += 1;
+          return;
+        }
         if (answer.status !== 202) refused += 1;
         firstSent.set(id, Math.min(firstSent.get(id) ?? answer.sentAt, answer.sentAt));
-        sent += 1;
       }),
     );
-    await server.queue.drain();
+    const leftInQueues = await stack.drained();
     const wallMs = Date.now() - started;
     clearInterval(ticker);
-    progress?.(`storm: queue drained after ${wallMs} ms (${stack.results.length} jobs handled)`);
-    return measure(stack, storm, { deliveries: deliveries.length, refused, firstSent, wallMs });
+    progress?.(`storm: queues drained after ${wallMs} ms (${keysInactive(stack, storm)} keys contained)`);
+    return measure(stack, storm, { deliveries: deliveries.length, refused, firstSent, wallMs, leftInQueues });
   } finally {
     clearInterval(ticker);
     await stack.close();
   }
 }
 
+function keysInactive(stack: StormStack, storm: StormWorld | undefined): number {
+  return (storm?.alerts ?? []).filter(
+    (alert) => stack.sandbox.state.findAccessKey(alert.accessKeyId)?.key.status === "Inactive",
+  ).length;
+}
+
 function measure(
-  stack: LocalStack,
+  stack: StormStack,
   storm: StormWorld,
-  run: { deliveries: number; refused: number; firstSent: Map<string, number>; wallMs: number },
+  run: {
+    deliveries: number;
+    refused: number;
+    firstSent: Map<string, number>;
+    wallMs: number;
+    leftInQueues: number;
+  },
 ): StormReport {
-  const { sandbox, world, server } = stack;
+  const { sandbox, world } = stack;
   const state = sandbox.state;
   const objects = state.buckets.get(world.bucket) ?? new Map();
   const incidentsById = new Map<string, Incident>();
@@ -226,6 +293,8 @@ function measure(
   const lookups = state.calls.filter((c) => c.service === "cloudtrail" && c.operation === "LookupEvents");
   const slack = state.slackMessages;
   return {
+    workers: stack.workers,
+    leftInQueues: run.leftInQueues,
     alerts: storm.alerts.length,
     accounts: storm.accountIds.length,
     repositories: storm.repositories.length,
@@ -245,7 +314,7 @@ function measure(
     callsAbandoned: Object.fromEntries(
       countBy(state.calls.filter((c) => c.status === 499).map((c) => `${c.service} ${c.operation}`)),
     ),
-    deadLettered: server.queue.counts.deadLettered,
+    deadLettered: stack.deadLettered(),
     timeToContainMs: percentiles(times),
     completed,
     unfinishedSteps,
@@ -306,6 +375,7 @@ export const stormCommand = {
       options: {
         alerts: { type: "string", default: "500" },
         accounts: { type: "string", default: "5" },
+        workers: { type: "string" },
         json: { type: "boolean", default: false },
         help: { type: "boolean", default: false },
       },
@@ -313,7 +383,7 @@ export const stormCommand = {
     });
     if (values.help) {
       console.log(
-        "usage: leak-responder storm [--alerts 500] [--accounts 5] [--json]\n\nDelivers that many alerts (1-3 times each, in random order) to the local intake on the embedded sandbox, with IAM and Slack rate limits on, and reports time to contain and what was lost or repeated. Nothing leaves this machine.",
+        "usage: leak-responder storm [--alerts 500] [--accounts 5] [--workers N] [--json]\n\nDelivers that many alerts (1-3 times each, in random order) to the local intake on the embedded sandbox, with IAM, CloudTrail and Slack rate limits on, and reports time to contain, peak LookupEvents per account and region per second, peak Slack posts per second, and what was lost or repeated. Nothing leaves this machine.\n\n--workers N runs the deployed topology instead of one process: the containment, investigation and notification functions, N worker processes each, connected by the sandbox's SQS queues (FIFO for investigation and notification).",
       );
       return 0;
     }
@@ -323,8 +393,16 @@ export const stormCommand = {
       throw new InvalidInputError("--alerts must be a whole number from 1 to 5000");
     if (!Number.isInteger(accounts) || accounts < 2 || accounts > 50)
       throw new InvalidInputError("--accounts must be a whole number from 2 to 50");
+    const workers = values.workers === undefined ? undefined : Number(values.workers);
+    if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > 16))
+      throw new InvalidInputError("--workers must be a whole number from 1 to 16");
     // Progress on stderr: a storm runs for a while, and stdout stays the report alone (--json).
-    const report = await runStorm({ alerts, accounts, onProgress: (line) => console.error(line) });
+    const report = await runStorm({
+      alerts,
+      accounts,
+      ...(workers === undefined ? {} : { workers }),
+      onProgress: (line) => console.error(line),
+    });
     if (values.json) console.log(JSON.stringify(report, null, 2));
     else
       for (const [name, value] of Object.entries(report))
@@ -332,7 +410,8 @@ export const stormCommand = {
     const whole =
       report.contained === report.alerts &&
       report.alertsWithoutIncident === 0 &&
-      report.alertsWithDuplicateIncidents === 0;
+      report.alertsWithDuplicateIncidents === 0 &&
+      report.leftInQueues === 0;
     return whole ? 0 : 1;
   },
 };

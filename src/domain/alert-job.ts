@@ -1,5 +1,5 @@
-import { z } from "zod";
 import { InvalidInputError } from "./errors.js";
+import * as z from "./validation.js";
 
 /**
  * `owner/name` of a GitHub repository. Owners are alphanumeric with hyphens (at most 39); an
@@ -20,16 +20,16 @@ export type RepositoryVisibility = (typeof REPOSITORY_VISIBILITIES)[number];
  */
 export const AlertJobSchema = z.object({
   version: z.literal(1),
-  incidentId: z.string().min(1).max(200),
-  deliveryId: z.string().min(1).max(100),
-  repository: z.string().regex(REPOSITORY_FULL_NAME),
-  alertNumber: z.number().int().positive(),
-  action: z.string().min(1).max(40),
-  secretType: z.string().min(1).max(100),
+  incidentId: z.string().check(z.minLength(1), z.maxLength(200)),
+  deliveryId: z.string().check(z.minLength(1), z.maxLength(100)),
+  repository: z.string().check(z.regex(REPOSITORY_FULL_NAME)),
+  alertNumber: z.number().check(z.int(), z.positive()),
+  action: z.string().check(z.minLength(1), z.maxLength(40)),
+  secretType: z.string().check(z.minLength(1), z.maxLength(100)),
   receivedAt: z.iso.datetime(),
-  installationId: z.number().int().positive().optional(),
+  installationId: z.optional(z.number().check(z.int(), z.positive())),
   /** Absent when the delivery did not say: treated as public (what goes into the issue is a public page). */
-  repositoryVisibility: z.enum(REPOSITORY_VISIBILITIES).optional(),
+  repositoryVisibility: z.optional(z.enum(REPOSITORY_VISIBILITIES)),
 });
 
 export type AlertJob = z.infer<typeof AlertJobSchema>;
@@ -80,7 +80,7 @@ export function parseQueuedJson(body: string): unknown {
 }
 
 /** Where a queued message differs from its shape: field paths only, never the values (they may be anything). */
-export function issuePaths(error: z.ZodError): string {
+export function issuePaths(error: z.ValidationError): string {
   return error.issues.map((issue) => issue.path.join(".") || "(root)").join(", ");
 }
 

@@ -200,8 +200,19 @@ export interface FollowThroughCheck {
   /** Steps in the repository's workflows that still use static AWS keys (absent: not checked). */
   staticUsesLeft?: number;
   daysSinceContainment: number;
+  /**
+   * The repository secret names checked for (the plan's, earlier checks', the workflows' today):
+   * kept from day to day, since a migrated workflow no longer names them. Names only, never values.
+   */
+  keySecrets?: string[];
+  /** Those of keySecrets still set as repository Actions secrets (absent: not told). */
+  secretsLeft?: string[];
+  /** Why the repository secrets could not be told (the App lacking Secrets: read, say). */
+  secretsUnknown?: string;
   /** Migration verified and the key unused long enough: a person may delete it. */
   proposal?: "delete-key";
+  /** The issue's checklist items ticked by this check (their text), or why the issue was not updated. */
+  checklist?: { ticked: string[] } | { problem: string };
   /** Why a part could not be checked. */
   problem?: string;
 }
@@ -213,6 +224,8 @@ export interface PlanSummary {
   files: string[];
   roles: string[];
   nothingToMigrate: boolean;
+  /** The repository secrets that held the key, by name (key-secrets.ts); the follow-through checks them. */
+  keySecrets?: string[];
   /** Where the files are: `incidents/<id>/evidence/plan/`. */
   location: string;
 }

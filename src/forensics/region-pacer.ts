@@ -8,6 +8,12 @@ export interface Pacer {
   acquire(key: string): Promise<void>;
   /** After a throttle: no slot for `key` is handed out before `ms` from now. */
   backOff(key: string, ms: number): void;
+  /**
+   * Resolves once every slot handed out is a full interval in the past: a process that lets go of
+   * an account (the investigation queue's message group) waits for it, so the next one to take the
+   * account may start at once and the pace holds across processes.
+   */
+  quiet?(): Promise<void>;
 }
 
 const WIDEN_STEP_MS = 25;
@@ -38,6 +44,12 @@ export class RegionPacer implements Pacer {
     // Reserve before waiting, so callers queue in order without a lock.
     this.#next.set(key, slot + this.#intervalMs + (this.#widened.get(key) ?? 0));
     if (slot > now) await this.sleep(slot - now);
+  }
+
+  async quiet(): Promise<void> {
+    const last = Math.max(0, ...this.#next.values());
+    const wait = last - this.now();
+    if (wait > 0) await this.sleep(wait);
   }
 
   backOff(key: string, ms: number): void {

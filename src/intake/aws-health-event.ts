@@ -10,35 +10,37 @@
  * the access key id; `detail.affectedAccount` the key's account in an organizational view (else the
  * event's `account`); `detail.eventDescription[].latestDescription` says where it was found.
  */
-import { z } from "zod";
 import { isAccessKeyId } from "../domain/access-key.js";
 import { type ExposureNotice, issuePaths, REPOSITORY_FULL_NAME } from "../domain/alert-job.js";
 import { InvalidInputError } from "../domain/errors.js";
+import * as z from "../domain/validation.js";
 
 const CREDENTIALS_EXPOSED = "AWS_RISK_CREDENTIALS_EXPOSED";
 
 const HealthEventSchema = z.object({
-  id: z.string().min(1).max(100),
+  id: z.string().check(z.minLength(1), z.maxLength(100)),
   source: z.literal("aws.health"),
-  "detail-type": z.string().max(100),
-  account: z.string().regex(/^\d{12}$/),
+  "detail-type": z.string().check(z.maxLength(100)),
+  account: z.string().check(z.regex(/^\d{12}$/)),
   time: z.iso.datetime(),
   detail: z.object({
-    eventArn: z.string().min(1).max(1600),
-    eventTypeCode: z.string().max(200),
-    affectedAccount: z
-      .string()
-      .regex(/^\d{12}$/)
-      .optional(),
-    startTime: z.string().max(100).optional(),
-    eventDescription: z
-      .array(z.object({ language: z.string().max(20).optional(), latestDescription: z.string().max(20_000) }))
-      .max(20)
-      .optional(),
-    affectedEntities: z
-      .array(z.object({ entityValue: z.string().max(1600) }))
-      .max(100)
-      .optional(),
+    eventArn: z.string().check(z.minLength(1), z.maxLength(1600)),
+    eventTypeCode: z.string().check(z.maxLength(200)),
+    affectedAccount: z.optional(z.string().check(z.regex(/^\d{12}$/))),
+    startTime: z.optional(z.string().check(z.maxLength(100))),
+    eventDescription: z.optional(
+      z
+        .array(
+          z.object({
+            language: z.optional(z.string().check(z.maxLength(20))),
+            latestDescription: z.string().check(z.maxLength(20_000)),
+          }),
+        )
+        .check(z.maxLength(20)),
+    ),
+    affectedEntities: z.optional(
+      z.array(z.object({ entityValue: z.string().check(z.maxLength(1600)) })).check(z.maxLength(100)),
+    ),
   }),
 });
 

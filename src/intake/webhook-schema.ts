@@ -7,8 +7,8 @@
  * Field names and types follow @octokit/openapi-webhooks-types
  * (`webhook-secret-scanning-alert-*`, `secret-scanning-alert-webhook`).
  */
-import { z } from "zod";
 import { REPOSITORY_FULL_NAME } from "../domain/alert-job.js";
+import * as z from "../domain/validation.js";
 
 /** Event names are lowercase words joined by underscores (`secret_scanning_alert`, `ping`). */
 export const EVENT_NAME = /^[a-z][a-z_]{0,63}$/;
@@ -25,34 +25,37 @@ export function isJsonObject(value: unknown): value is Record<string, unknown> {
 }
 
 export const SecretScanningAlertEnvelopeSchema = z.object({
-  action: z.string().min(1).max(40),
+  action: z.string().check(z.minLength(1), z.maxLength(40)),
 });
+
+/** GitHub's ids and numbers: positive integers that survive a round trip through a double. */
+const positiveSafeInteger = () => z.number().check(z.int(), z.positive(), z.maximum(Number.MAX_SAFE_INTEGER));
 
 /** `secret_scanning_alert`: every action carries the alert and the repository. */
 export const SecretScanningAlertDeliverySchema = z.object({
-  action: z.string().min(1).max(40),
+  action: z.string().check(z.minLength(1), z.maxLength(40)),
   alert: z.object({
-    number: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
-    secret_type: z.string().min(1).max(100),
+    number: positiveSafeInteger(),
+    secret_type: z.string().check(z.minLength(1), z.maxLength(100)),
     // `validated` is acted on only when the key is live; the other values are GitHub's today.
-    validity: z.string().max(40).nullish(),
+    validity: z.nullish(z.string().check(z.maxLength(40))),
   }),
   repository: z.object({
-    full_name: z.string().regex(REPOSITORY_FULL_NAME, "is not an owner/name repository name"),
+    full_name: z.string().check(z.regex(REPOSITORY_FULL_NAME, "is not an owner/name repository name")),
     // Whether the issue opened in the repository is a public page. Neither is refused for its value:
     // a visibility GitHub adds later is read as unknown, which is treated as public.
-    private: z.boolean().nullish().catch(undefined),
-    visibility: z.string().max(40).nullish().catch(undefined),
+    private: z.catch(z.nullish(z.boolean()), undefined),
+    visibility: z.catch(z.nullish(z.string().check(z.maxLength(40))), undefined),
   }),
   // Present when the delivery comes from a GitHub App installation: the respond step reads the
   // alert through that installation.
-  installation: z.looseObject({ id: z.number().int().positive().max(Number.MAX_SAFE_INTEGER) }).nullish(),
+  installation: z.nullish(z.looseObject({ id: positiveSafeInteger() })),
 });
 
 export type SecretScanningAlertDelivery = z.infer<typeof SecretScanningAlertDeliverySchema>;
 
 /** A short, stack-free description of what is wrong: for a 422 body and a log line. */
-export function describeIssues(error: z.ZodError): string {
+export function describeIssues(error: z.ValidationError): string {
   const first = error.issues[0];
   if (!first) return "invalid payload";
   const path = first.path.length > 0 ? first.path.map(String).join(".") : "payload";

@@ -4,6 +4,7 @@
  * the user's keys after a week green, delete the user a week later: design.md never deletes
  * anything automatically), and the smoke-test workflow that proves each role.
  */
+import { repositoryKeySecrets } from "./key-secrets.js";
 import type { SetAsideCall } from "./observed-calls.js";
 import { audienceInput, stsAudience } from "./partitions.js";
 import type { PlanFinding, PlannedRole, PlannedWorkflow } from "./plan.js";
@@ -256,21 +257,7 @@ export function migrationGuide(input: {
     `aws iam list-access-keys --user-name ${userWord}`,
     `aws iam update-access-key --user-name ${userWord} --access-key-id KEY_ID --status Inactive   # each remaining key`,
   );
-  // A called workflow's `secrets.x` is what its caller passes, not a repository secret.
-  const declared = new Set(
-    findings
-      .filter((finding) => finding.kind === "aws-declared-secret")
-      .map((finding) => `${finding.path}|${finding.name.toUpperCase()}`),
-  );
-  const secrets = [
-    ...new Set(
-      findings
-        .filter((finding) => finding.cloud === "aws")
-        .flatMap((finding) =>
-          finding.secretNames.filter((name) => !declared.has(`${finding.path}|${name.toUpperCase()}`)),
-        ),
-    ),
-  ];
+  const secrets = repositoryKeySecrets(findings);
   // A secret is deleted only when nothing reads it any more: a use the rewrite left keeps it.
   const stillRead = new Map<string, PlanFinding[]>();
   for (const name of secrets) {

@@ -9,7 +9,7 @@ import { errorMessage, isRetryable, TransientFailure } from "../domain/errors.js
 import { type Incident, stepDone } from "../domain/incident.js";
 import type { Findings } from "../forensics/findings.js";
 import type { TrailEvent } from "../forensics/trail-event.js";
-import type { AlertRef, StoredIncident } from "../ports.js";
+import type { AlertRef, EvidenceStore, StoredIncident } from "../ports.js";
 import { loadReportInput } from "../report/load-report.js";
 import { buildReport } from "../report/report-model.js";
 import { storeReport } from "../report/store-report.js";
@@ -28,6 +28,15 @@ function stepsBeforeFollowUp(incident: Incident): number {
   return incident.timeline.filter((entry) => BEFORE_FOLLOW_UP.has(entry.step)).length;
 }
 
+export type AfterContainment = typeof afterContainment;
+
+/** What steps 5-7 leave for the follow-up: read once, not again from the store. */
+export interface Investigated {
+  stored: StoredIncident;
+  retryable: unknown[];
+  findings?: Findings;
+}
+
 /**
  * Runs on a contained incident only (respond.ts checks), after the first message. `earlier` is the
  * incident as this delivery found it, when an earlier run had recorded it.
@@ -39,6 +48,31 @@ export async function afterContainment(
   options: RespondOptions,
   earlier?: Incident,
 ): Promise<{ stored: StoredIncident; retryable: unknown[] }> {
+  const investigated = await investigateAndPlan(stored, deps, ref, options);
+  const evidence = deps.investigation?.evidence;
+  if (!evidence || investigated.retryable.length > 0) return investigated;
+  const { incident } = investigated.stored;
+  // The follow-up goes out right after the steps before it are recorded: a run that had to record
+  // one of them itself follows a run that died before the follow-up, so only a run that found them
+  // all recorded may follow a run that sent it and died.
+  const mayHaveBeenSent =
+    earlier !== undefined && stepsBeforeFollowUp(incident) === stepsBeforeFollowUp(earlier);
+  return tellAndReport(investigated.stored, { ...deps, evidence }, options, {
+    mayHaveBeenSent,
+    ...(investigated.findings ? { findings: investigated.findings } : {}),
+  });
+}
+
+/**
+ * Steps 5-7 and the repository's issue: preserve and judge the history, plan the move to OIDC, open
+ * the issue. In AWS this is the investigation stage (one account at a time: the queue's group).
+ */
+export async function investigateAndPlan(
+  stored: StoredIncident,
+  deps: PlaybookDeps,
+  ref: AlertRef | undefined,
+  options: RespondOptions,
+): Promise<Investigated> {
   let { incident, etag } = stored;
   const retryable: unknown[] = [];
   const save = incidentSaver(
@@ -150,18 +184,42 @@ export async function afterContainment(
     }
   }
 
+  return { stored: { incident, etag }, retryable, ...(findings ? { findings } : {}) };
+}
+
+export type TellDeps = Pick<PlaybookDeps, "incidents" | "notifier" | "log" | "clock"> & {
+  evidence: EvidenceStore;
+};
+
+/**
+ * Step 8, once the steps before it are done or have given up for good: the follow-up with findings
+ * and plan, the audit report, the report in the Slack thread. In AWS this is the notification stage
+ * (one process posts to the channel at a time: the queue's group).
+ */
+export async function tellAndReport(
+  stored: StoredIncident,
+  deps: TellDeps,
+  options: RespondOptions,
+  known: { mayHaveBeenSent: boolean; findings?: Findings },
+): Promise<{ stored: StoredIncident; retryable: unknown[] }> {
+  let { incident, etag } = stored;
+  const retryable: unknown[] = [];
+  const save = incidentSaver(
+    deps,
+    () => ({ incident, etag }),
+    (next) => {
+      ({ incident, etag } = next);
+    },
+  );
+  let findings = known.findings;
+
   // Step 8, the follow-up: once forensics (and the plan) are done or have given up for good.
-  if (deps.investigation && retryable.length === 0 && !stepDone(incident, "followed-up")) {
+  if (retryable.length === 0 && !stepDone(incident, "followed-up")) {
     const started = deps.clock.now();
-    findings ??= await readFindings(deps.investigation.evidence, incident);
+    findings ??= await readFindings(deps.evidence, incident);
     const plan = incident.plan
       ? { summary: incident.plan.summary, files: incident.plan.files, location: incident.plan.location }
       : undefined;
-    // The follow-up goes out right after the steps before it are recorded: a run that had to record
-    // one of them itself follows a run that died before the follow-up, so only a run that found them
-    // all recorded may follow a run that sent it and died.
-    const mayHaveBeenSent =
-      earlier !== undefined && stepsBeforeFollowUp(incident) === stepsBeforeFollowUp(earlier);
     const details = { incident, ...(findings ? { findings } : {}), ...(plan ? { plan } : {}) };
     try {
       const sent = await sendNoticeOnce({
@@ -169,7 +227,7 @@ export async function afterContainment(
         log: deps.log,
         incident,
         kind: "follow-up",
-        mayHaveBeenSent,
+        mayHaveBeenSent: known.mayHaveBeenSent,
         send: async (notice) => {
           await deps.notifier.followUp(details, notice);
           return undefined;
@@ -194,9 +252,9 @@ export async function afterContainment(
 
   // Step 8: the audit report, written once beside the evidence (read back from what is stored), last,
   // so what it says of the follow-up is still true when it is read.
-  if (deps.investigation && retryable.length === 0 && !stepDone(incident, "report-written")) {
+  if (retryable.length === 0 && !stepDone(incident, "report-written")) {
     const started = deps.clock.now();
-    const evidence = deps.investigation.evidence;
+    const evidence = deps.evidence;
     try {
       const loaded = await loadReportInput({ incidents: deps.incidents, evidence }, incident.id);
       const files = await storeReport(
@@ -224,14 +282,13 @@ export async function afterContainment(
   if (
     attach &&
     html &&
-    deps.investigation &&
     incident.notifications?.slack?.ts &&
     stepDone(incident, "report-written") &&
     !stepDone(incident, "report-attached")
   ) {
     const started = deps.clock.now();
     try {
-      const body = await deps.investigation.evidence.get(incident.id, html.name);
+      const body = await deps.evidence.get(incident.id, html.name);
       if (!body) throw new Error(`${html.name} is not in the evidence store`);
       await attach(incident, { filename: html.name, title: `Audit report ${incident.id}`, body });
       await save((t) =>

@@ -8,6 +8,7 @@ import type { PlanSummary } from "../domain/incident.js";
 import { stepDone } from "../domain/incident.js";
 import type { Findings } from "../forensics/findings.js";
 import type { TrailEvent } from "../forensics/trail-event.js";
+import { repositoryKeySecrets } from "../oidc-plan/key-secrets.js";
 import {
   type MigrationPlan,
   type PlanRepository,
@@ -29,7 +30,14 @@ export interface RepositoryReader {
     workflows: WorkflowFile[];
     skipped: Array<{ path: string; reason: string }>;
   }>;
+  /**
+   * The names of the repository's Actions secrets (never values: GitHub returns none), or why they
+   * cannot be told (the GitHub App lacks Secrets: read). The follow-through checks the key's are gone.
+   */
+  secretNames(repository: string, installationId?: number): Promise<RepositorySecretNames>;
 }
+
+export type RepositorySecretNames = { names: string[] } | { unknown: string };
 
 export interface PreventionDeps {
   repositories: RepositoryReader;
@@ -81,6 +89,7 @@ export async function planPrevention(
     files: plan.files.map((f) => f.path),
     roles: plan.roles.map((r) => r.name),
     nothingToMigrate: plan.nothingToMigrate,
+    keySecrets: repositoryKeySecrets(plan.findings),
     location: `incidents/${incident.id}/evidence/${PLAN_PREFIX}/`,
   };
   const skipped = snapshot.skipped.length ? `; ${snapshot.skipped.length} workflow file(s) unreadable` : "";

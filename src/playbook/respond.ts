@@ -37,13 +37,15 @@ import type {
   IssueTracker,
   KeyDirectory,
   MemberAccounts,
-  NotificationKind,
   Notifier,
+  StageQueues,
   StoredIncident,
 } from "../ports.js";
+import type { AfterContainment } from "./after-containment.js";
 import { resolutionComment } from "./close-alert.js";
 import { containKey } from "./contain.js";
 import { givenUp, NOT_TOLD, warnOnce } from "./failure-policy.js";
+import { KIND, notifiedSinceRecorded } from "./first-notice.js";
 import { identifyKey } from "./identify.js";
 import { incidentSaver, sameRecord } from "./incident-saver.js";
 import type { InvestigationDeps } from "./investigate.js";
@@ -79,6 +81,13 @@ export interface PlaybookDeps {
   prevention?: PreventionDeps;
   /** Step 8: an issue in the affected repository (on by default). */
   issues?: { tracker: IssueTracker; hideIps: boolean };
+  /**
+   * Steps 5-8 in this process (the CLI, the demo, `serve`): after-containment.ts, passed in so that
+   * the deployed containment function, which hands them to `stages`, does not carry their code.
+   */
+  afterContainment?: AfterContainment;
+  /** AWS: the queues to the investigation and notification stages (stage-task.ts). */
+  stages?: StageQueues;
   /** Shared by every incident of the process: steps 5-8 wait their turn, containment never does. */
   afterContainmentSlots?: Slots;
   /** The deliveries running in this process, by incident id (see respondToAlert). */
@@ -574,15 +583,6 @@ function assemble(base: Incident, outcome: Outcome, timeline: Timeline, deps: Pl
   return { ...base, ...outcome, timeline: timeline.entries, updatedAt: deps.clock.now().toISOString() };
 }
 
-const KIND: Record<IncidentStatus, NotificationKind> = {
-  contained: "contained",
-  "contained-with-warnings": "partial",
-  escalated: "escalated",
-  "not-ours": "not-ours",
-  "dry-run": "dry-run",
-  failed: "failed",
-};
-
 async function finishDryRun(incident: Incident, deps: PlaybookDeps): Promise<Incident> {
   const timeline = new Timeline(deps.clock, incident.timeline);
   try {
@@ -782,14 +782,6 @@ export interface Resumed {
   alert?: AlertDetails;
 }
 
-/** The first message for the incident as last recorded: a failed incident retried and contained is news. */
-function notifiedSinceRecorded(incident: Incident): boolean {
-  const recorded = incident.timeline.findLastIndex(
-    (e) => e.step === "incident-recorded" && e.outcome === "done",
-  );
-  return incident.timeline.some((e, i) => i > recorded && e.step === "notified" && e.outcome === "done");
-}
-
 /** Steps after containment, each recorded once as done: resolve the alert, notify. */
 async function finish(
   stored: StoredIncident,
@@ -829,18 +821,28 @@ async function finish(
           alreadyResolved ? Promise.resolve() : deps.alerts.resolveAlert(ref, resolutionComment(incident)),
         )
       : undefined,
-    notifyNow
-      ? settle(() =>
-          sendNoticeOnce({
-            notifier: deps.notifier,
-            log: deps.log,
-            incident,
-            kind,
-            mayHaveBeenSent: resumed !== undefined,
-            send: (notice) => deps.notifier.notify(incident, kind, notice),
-          }),
-        )
-      : undefined,
+    notifyNow && deps.stages
+      ? settle(async () => {
+          await deps.stages?.notify({
+            kind: "notice",
+            incidentId: incident.id,
+            notice: "first",
+            status: incident.status,
+          });
+          return undefined;
+        })
+      : notifyNow
+        ? settle(() =>
+            sendNoticeOnce({
+              notifier: deps.notifier,
+              log: deps.log,
+              incident,
+              kind,
+              mayHaveBeenSent: resumed !== undefined,
+              send: (notice) => deps.notifier.notify(incident, kind, notice),
+            }),
+          )
+        : undefined,
   ]);
   if (resolved && !resolved.ok && isRetryable(resolved.error)) retryable.push(resolved.error);
   // Slack refusing for good (a revoked webhook) is not retried into the dead-letter queue: it is
@@ -871,7 +873,9 @@ async function finish(
           warnOnce(draft, `The GitHub alert was not resolved: ${errorMessage(resolved.error)}`);
         }
       }
-      if (notified?.ok) {
+      if (notified?.ok && notified.value === undefined) {
+        // Handed to the notification stage, which records the message when it is in Slack.
+      } else if (notified?.ok) {
         t.recordAt(
           "notified",
           "done",
@@ -892,23 +896,39 @@ async function finish(
     });
   }
 
-  // Steps 5-8 load only after containment (their code is most of the bundle): a cold start
-  // contains the key first.
-  // A pending retry defers them to the next delivery (the follow-up must not overtake the first
-  // message); the last delivery runs them whatever is pending: evidence must not wait on Slack.
-  if (
-    (deps.investigation || deps.prevention || deps.issues) &&
-    contained &&
-    (retryable.length === 0 || options.finalAttempt)
-  ) {
-    const { afterContainment } = await import("./after-containment.js");
-    const investigateAndTell = () =>
-      afterContainment({ incident, etag }, deps, ref, options, resumed?.earlier);
-    const after = await (deps.afterContainmentSlots
-      ? deps.afterContainmentSlots.run(investigateAndTell)
-      : investigateAndTell());
-    ({ incident, etag } = after.stored);
-    retryable.push(...after.retryable);
+  // Steps 5-8: a pending retry defers them to the next delivery (the follow-up must not overtake the
+  // first message); the last delivery runs them whatever is pending: evidence must not wait on Slack.
+  if (contained && (retryable.length === 0 || options.finalAttempt)) {
+    if (deps.stages) {
+      try {
+        await handOff(incident, deps.stages);
+      } catch (error: unknown) {
+        deps.log.error("the incident could not be handed to the next stage", { error: errorMessage(error) });
+        if (givenUp(error, options)) {
+          // No later delivery will hand it over: the evidence, the plan and the report are owed, and a
+          // person must know, on the incident and in what reads it.
+          await save((t, draft) => {
+            t.record(
+              "snapshot-taken",
+              "failed",
+              `Not handed to the investigation stage: ${errorMessage(error)}`,
+            );
+            warnOnce(
+              draft,
+              `The investigation was NOT started (the hand-over to the investigation queue failed: ${errorMessage(error)}): no evidence, plan, issue or report will follow until the alert's webhook is redelivered.`,
+            );
+          });
+        } else retryable.push(error);
+      }
+    } else if (deps.afterContainment && (deps.investigation || deps.prevention || deps.issues)) {
+      const run = deps.afterContainment;
+      const investigateAndTell = () => run({ incident, etag }, deps, ref, options, resumed?.earlier);
+      const after = await (deps.afterContainmentSlots
+        ? deps.afterContainmentSlots.run(investigateAndTell)
+        : investigateAndTell());
+      ({ incident, etag } = after.stored);
+      retryable.push(...after.retryable);
+    }
   }
 
   if (retryable.length === 0 || options.finalAttempt) {
@@ -925,6 +945,25 @@ async function finish(
     );
   }
   return incident;
+}
+
+/**
+ * Hands a contained incident to the investigation stage, which does what is not done yet (nothing
+ * when a redelivery finds it all done) and then hands the follow-up to the notification stage.
+ */
+async function handOff(incident: Incident, stages: StageQueues): Promise<void> {
+  const accountId = incident.location?.accountId;
+  if (accountId) {
+    await stages.investigate({
+      kind: "investigate",
+      incidentId: incident.id,
+      accountId,
+      continuation: 0,
+      attempt: 0,
+    });
+  } else {
+    await stages.notify({ kind: "notice", incidentId: incident.id, notice: "follow-up" });
+  }
 }
 
 /** IAM user names are unique case-insensitively ("Admin" and "admin" are the same user), so the protected list must be too. */

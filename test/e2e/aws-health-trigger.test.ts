@@ -1,18 +1,20 @@
 /**
  * The second trigger end to end on the sandbox: an AWS Health AWS_RISK_CREDENTIALS_EXPOSED event,
- * as EventBridge puts it on the alert queue, through the respond function's Lambda handler and the
- * real SDK clients: the key is contained, the incident says where it came from, the report lands in
+ * as EventBridge puts it on the alert queue, through the deployed stages (containment, investigation,
+ * notification: their Lambda handlers fed by the sandbox's queues) and the real SDK clients: the key is contained, the incident says where it came from, the report lands in
  * the Slack thread, a redelivery of the same event repeats nothing, and an event of another type is
  * refused.
  */
 import { randomUUID } from "node:crypto";
+import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { Context } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { handler } from "../../functions/respond.js";
+import { handler } from "../../functions/contain.js";
 import { fakeAccessKeyId } from "../../sandbox/fake-ids.js";
-import { type LocalStack, startLocalStack } from "../../src/cli/local-stack.js";
+import { type StagedStack, startStagedStack } from "../../src/cli/staged-stack.js";
 import type { Incident } from "../../src/domain/incident.js";
 import { MemoryLog } from "../../src/logger.js";
+import { slackBotSeed } from "../support/slack-bot.js";
 import { lambdaContext, sqsEvent } from "../support/sqs-event.js";
 
 /** The event as AWS Health's EventBridge schema reference gives it (organizational view). */
@@ -48,22 +50,27 @@ function exposureEvent(
   };
 }
 
-let stack: LocalStack;
+let stack: StagedStack;
 let context: Context;
 
+/** What the EventBridge rule's SQS target does with the event. */
+async function putOnAlertQueue(event: unknown): Promise<void> {
+  const sqs = new SQSClient({ region: "us-east-1" });
+  try {
+    await sqs.send(
+      new SendMessageCommand({ QueueUrl: stack.queues.alert, MessageBody: JSON.stringify(event) }),
+    );
+  } finally {
+    sqs.destroy();
+  }
+}
+
 beforeAll(async () => {
-  stack = await startLocalStack({
+  stack = await startStagedStack({
     log: new MemoryLog(),
+    workers: 0,
     // A Slack bot (threads, files) rather than the demo's incoming webhook.
-    seed: (sandbox) => {
-      const token = `test-bot-${randomUUID()}`;
-      sandbox.state.slackBotTokens.add(token);
-      return {
-        SLACK_BOT_TOKEN: token,
-        SLACK_CHANNEL: "C0SECURITY",
-        SLACK_API_URL: `${sandbox.url}/slack/api`,
-      };
-    },
+    seed: slackBotSeed,
   });
   context = lambdaContext(stack.world.homeAccountId);
 });
@@ -79,15 +86,16 @@ function storedIncident(id: string): Incident | undefined {
   return body ? (JSON.parse(body.toString("utf8")) as Incident) : undefined;
 }
 
-describe("AWS Health AWS_RISK_CREDENTIALS_EXPOSED through the respond function", () => {
+describe("AWS Health AWS_RISK_CREDENTIALS_EXPOSED through the deployed stages", () => {
   it("contains the key it names, records where the notice came from, and a redelivery repeats nothing", async () => {
     const { world, sandbox } = stack;
     const event = exposureEvent(world.leaked.key.accessKeyId, world.leaked.accountId, {
       repository: world.repository,
     });
 
-    const first = await handler(sqsEvent(event), context);
-    expect(first.batchItemFailures).toEqual([]);
+    await putOnAlertQueue(event);
+    await stack.drained();
+    expect(stack.deadLettered()).toBe(0);
     expect(world.leaked.key.status).toBe("Inactive");
     const incident = storedIncident(`key__${world.leaked.key.accessKeyId}`);
     expect(incident?.source).toBe("aws-health");
@@ -109,8 +117,9 @@ describe("AWS Health AWS_RISK_CREDENTIALS_EXPOSED through the respond function",
 
     // EventBridge delivers at least once: the same event again is noted, nothing is repeated.
     const deactivations = sandbox.state.callsTo("iam", "UpdateAccessKey").length;
-    const again = await handler(sqsEvent(event, 2), context);
-    expect(again.batchItemFailures).toEqual([]);
+    await putOnAlertQueue(event);
+    await stack.drained();
+    expect(stack.deadLettered()).toBe(0);
     expect(sandbox.state.callsTo("iam", "UpdateAccessKey")).toHaveLength(deactivations);
     expect(storedIncident(`key__${world.leaked.key.accessKeyId}`)?.deliveryIds).toEqual([
       `aws-health-${event.id}`,
@@ -124,7 +133,8 @@ describe("AWS Health AWS_RISK_CREDENTIALS_EXPOSED through the respond function",
     });
     const noKey = exposureEvent("not-a-key", world.leaked.accountId);
     for (const body of [otherType, noKey]) {
-      // A batch whose only record fails fails the invocation: SQS delivers it again, then dead-letters it.
+      // The containment function's handler as Lambda calls it: a batch whose only record fails fails
+      // the invocation, so SQS delivers it again, then dead-letters it.
       await expect(handler(sqsEvent(body), context)).rejects.toThrow(/All records failed/);
     }
   });

@@ -2,21 +2,19 @@
  * Follow-through end to end on the sandbox, with a simulated clock: a key contained today is
  * checked the next day (still inactive, the workflows still hold static keys: a reminder in the
  * incident's thread), said loudly when someone reactivates it, checked again once the repository is
- * migrated and a month has passed (deletion proposed, never performed), never twice on one day, and
- * the daily task runs through the respond function's Lambda handler as the schedule delivers it.
+ * migrated, its key secrets deleted and a month has passed (deletion proposed, never performed; the
+ * issue's checklist ticked for what was verified), never twice on one day.
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { handler } from "../../functions/respond.js";
+import { CHECKLIST, incidentIssue } from "../../src/adapters/github/incident-issue.js";
 import { type LocalStack, startLocalStack } from "../../src/cli/local-stack.js";
 import { loadRespondConfig } from "../../src/config.js";
 import type { Incident } from "../../src/domain/incident.js";
-import { FOLLOW_THROUGH_TASK } from "../../src/intake/queued-work.js";
 import { MemoryLog } from "../../src/logger.js";
 import { followThrough } from "../../src/playbook/follow-through.js";
 import { respondToKey } from "../../src/playbook/respond.js";
 import { createPlaybookDeps } from "../../src/responder.js";
-import { lambdaContext, sqsEvent } from "../support/sqs-event.js";
 
 const DAY_MS = 86_400_000;
 const MIGRATED = `name: Deploy
@@ -84,9 +82,23 @@ describe("the daily follow-through", () => {
     const first = depsAt(0, start);
     const current = await first.incidents.get(id);
     if (!current) throw new Error("no incident");
-    await first.incidents.update({ ...current.incident, repository: world.repository }, current.etag);
+    // ...and the issue the responder opens in a private repository, with its checklist.
+    const named: Incident = {
+      ...current.incident,
+      repository: world.repository,
+      repositoryVisibility: "private",
+    };
+    const issue = await first.issues?.tracker.openIssue(
+      { repository: world.repository, alertNumber: 0, installationId: world.installationId },
+      incidentIssue({ incident: named, diffs: [], hideIps: false }),
+    );
+    if (!issue) throw new Error("no issue tracker");
+    await first.incidents.update({ ...named, githubIssue: issue }, current.etag);
     const thread = stored(id)?.notifications?.slack?.ts;
     expect(thread).toBeDefined();
+    const issueBody = () =>
+      sandbox.state.repo(world.repository)?.issues.find((i) => i.number === issue.number)?.body;
+    expect(issueBody()).toContain(`- [ ] ${CHECKLIST.switchWorkflows}`);
 
     // Day 1: inactive, unused, but the demo's workflows still use static keys.
     const day1 = await followThrough(depsAt(1, start), { deleteProposalDays: 30 });
@@ -98,6 +110,11 @@ describe("the daily follow-through", () => {
     const [reminder, summary] = sandbox.state.slackMessages.slice(-2);
     expect(reminder?.threadTs).toBe(thread);
     expect(reminder?.raw).toContain("still use static AWS keys");
+    // The key's repository secrets are still set (the other secret is none of its business).
+    expect(check1?.secretsLeft).toEqual(["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]);
+    expect(reminder?.raw).toContain("AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY still set in");
+    expect(reminder?.raw).not.toContain("CODECOV_TOKEN");
+    expect(issueBody()).not.toContain("- [x]");
     // The day's summary goes to the channel itself.
     expect(summary?.threadTs).toBeUndefined();
     expect(summary?.raw).toContain("1 open incident(s) checked");
@@ -118,25 +135,30 @@ describe("the daily follow-through", () => {
     expect(stored(id)?.timeline.at(-1)).toMatchObject({ step: "followed-through", outcome: "failed" });
     world.leaked.key.status = "Inactive";
 
-    // The team migrates; a month later deletion is proposed, and only proposed.
+    // The team migrates and deletes the key's secrets; a month later deletion is proposed, and only
+    // proposed, and the issue's checklist shows what was verified.
     const repo = sandbox.state.repo(world.repository);
     if (!repo) throw new Error("no repository");
     repo.files = new Map([[".github/workflows/deploy.yml", MIGRATED]]);
+    repo.actionsSecrets = ["CODECOV_TOKEN"];
     const day31 = await followThrough(depsAt(31, start), { deleteProposalDays: 30 });
     const check31 = day31.checked.find((c) => c.id === id)?.check;
-    expect(check31).toMatchObject({ keyStatus: "Inactive", staticUsesLeft: 0, proposal: "delete-key" });
+    expect(check31).toMatchObject({
+      keyStatus: "Inactive",
+      staticUsesLeft: 0,
+      secretsLeft: [],
+      proposal: "delete-key",
+    });
+    expect(sandbox.state.slackMessages.at(-2)?.raw).toContain(
+      "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY no longer set in",
+    );
+    expect(issueBody()).toContain(`- [x] ${CHECKLIST.switchWorkflows}`);
+    expect(issueBody()).toContain(`- [x] ${CHECKLIST.deleteSecrets}`);
+    expect(issueBody()).toContain("- [ ] After a week green: deactivate the user's remaining keys");
     expect(sandbox.state.slackMessages.at(-2)?.raw).toContain("aws iam delete-access-key");
     expect(sandbox.state.slackMessages.at(-1)?.raw).toContain("1 key(s) ready to delete");
     expect(world.leaked.key.status).toBe("Inactive");
     expect(sandbox.state.callsTo("iam", "DeleteAccessKey")).toHaveLength(0);
     expect(stored(id)?.followThrough?.proposal).toBe("delete-key");
-  });
-
-  it("runs from the schedule's task on the queue, through the respond function", async () => {
-    const context = lambdaContext(stack.world.homeAccountId);
-    const event = sqsEvent(FOLLOW_THROUGH_TASK);
-    expect((await handler(event, context)).batchItemFailures).toEqual([]);
-    const unknownTask = sqsEvent({ source: "leak-responder.schedule", task: "x" });
-    await expect(handler(unknownTask, context)).rejects.toThrow(/All records failed/);
   });
 });

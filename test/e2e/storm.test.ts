@@ -8,8 +8,7 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { StormWorld } from "../../sandbox/storm.js";
-import type { LocalStack } from "../../src/cli/local-stack.js";
-import { runStorm, type StormReport } from "../../src/cli/storm.js";
+import { runStorm, type StormReport, type StormStack } from "../../src/cli/storm.js";
 import { MemoryLog } from "../../src/logger.js";
 import { findPlanted, recordQueued, sandboxOutputs } from "../support/secret-hygiene.js";
 
@@ -22,7 +21,7 @@ describe("a storm of 500 leaked keys", () => {
     const planted = `PLANTED${randomBytes(12).toString("hex")}`;
     const log = new MemoryLog();
     const queued: string[] = [];
-    let stack: LocalStack | undefined;
+    let stack: StormStack | undefined;
     let storm: StormWorld | undefined;
     const report: StormReport = await runStorm({
       alerts: ALERTS,

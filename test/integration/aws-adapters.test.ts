@@ -1,5 +1,5 @@
+import { AccountClient } from "@aws-sdk/client-account";
 import { CloudTrailClient } from "@aws-sdk/client-cloudtrail";
-import { EC2Client } from "@aws-sdk/client-ec2";
 import { IAMClient } from "@aws-sdk/client-iam";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { STSClient } from "@aws-sdk/client-sts";
@@ -32,7 +32,7 @@ function clients() {
   const awsClients: AwsClients = {
     iam: (c) => new IAMClient(withCreds("us-east-1", c)),
     cloudTrail: (region, c) => new CloudTrailClient(withCreds(region, c)),
-    ec2: (region, c) => new EC2Client(withCreds(region, c)),
+    account: (c) => new AccountClient(withCreds("us-east-1", c)),
   };
   const directory = new AwsKeyDirectory({ sts, clients: awsClients, memberRoleName: world.memberRoleName });
   return { directory, s3: new S3Client(base) };

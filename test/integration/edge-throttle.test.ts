@@ -1,6 +1,6 @@
 /**
  * Issue 11 (replay and flooding): the public webhook endpoint is throttled at the API stage, and the
- * respond function has reserved concurrency, so a flood of (even validly signed, replayed) deliveries
+ * containment function has reserved concurrency, so a flood of (even validly signed, replayed) deliveries
  * can neither run up the bill nor starve the rest of the account of Lambda concurrency. Checked in
  * the template osls packages offline, i.e. what CloudFormation would deploy.
  */
@@ -30,14 +30,16 @@ describe("the deployed edge limits a flood", () => {
     expect(Number(routes.ThrottlingBurstLimit)).toBeGreaterThan(0);
   });
 
-  it("reserves (and so caps) the respond function's concurrency", () => {
-    const respond = lambdaProps(packaged.template, "respond");
-    const reserved = Number(respond.ReservedConcurrentExecutions);
+  it("reserves (and so caps) the containment function's concurrency, which the flood reaches first", () => {
+    const contain = lambdaProps(packaged.template, "contain");
+    const reserved = Number(contain.ReservedConcurrentExecutions);
     expect(reserved).toBeGreaterThan(0);
     // Otherwise the SQS poller is throttled, and a throttled receive counts towards the DLQ.
-    const mappings = Object.values(obj(packaged.template.Resources, "Resources")).filter(
-      (r) => obj(r, "resource").Type === "AWS::Lambda::EventSourceMapping",
-    );
+    const mappings = Object.values(obj(packaged.template.Resources, "Resources")).filter((r) => {
+      const resource = obj(r, "resource");
+      if (resource.Type !== "AWS::Lambda::EventSourceMapping") return false;
+      return JSON.stringify(obj(resource.Properties, "Properties").FunctionName).includes("Contain");
+    });
     expect(mappings).toHaveLength(1);
     const scaling = obj(
       obj(obj(mappings[0], "mapping").Properties, "Properties").ScalingConfig,

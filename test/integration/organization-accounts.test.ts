@@ -3,8 +3,8 @@
  * the sandbox's ListAccounts (JSON 1.1): every page, ACTIVE accounts only, one listing per cache period;
  * and the member role's ExternalId, end to end through the real STS client.
  */
+import { AccountClient } from "@aws-sdk/client-account";
 import { CloudTrailClient } from "@aws-sdk/client-cloudtrail";
-import { EC2Client } from "@aws-sdk/client-ec2";
 import { IAMClient } from "@aws-sdk/client-iam";
 import { OrganizationsClient } from "@aws-sdk/client-organizations";
 import { STSClient } from "@aws-sdk/client-sts";
@@ -100,7 +100,7 @@ describe("the member role's ExternalId", () => {
     const clients: AwsClients = {
       iam: (c) => new IAMClient(base("us-east-1", c)),
       cloudTrail: (region, c) => new CloudTrailClient(base(region, c)),
-      ec2: (region, c) => new EC2Client(base(region, c)),
+      account: (c) => new AccountClient(base("us-east-1", c)),
     };
     return new AwsKeyDirectory({
       sts: new STSClient(base()),

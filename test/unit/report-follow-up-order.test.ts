@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { FileEvidenceStore } from "../../src/adapters/local/file-evidence-store.js";
 import type { Incident } from "../../src/domain/incident.js";
+import { afterContainment } from "../../src/playbook/after-containment.js";
 import { respondToAlert } from "../../src/playbook/respond.js";
 import type { FollowUp, NoticeOptions } from "../../src/ports.js";
 import type { AuditReport } from "../../src/report/report-model.js";
@@ -20,6 +21,7 @@ function worldWithInvestigation() {
   const evidence = new FileEvidenceStore(mkdtempSync(join(tmpdir(), "follow-up-order-")));
   const deps = {
     ...w.deps,
+    afterContainment,
     investigation: {
       evidence,
       pacer: { acquire: async () => {}, backOff: () => {} },

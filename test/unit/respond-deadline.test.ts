@@ -3,7 +3,7 @@
  * starting pages early enough to save its checkpoint and the incident before Lambda ends the run.
  */
 import { describe, expect, it } from "vitest";
-import { FINISH_MARGIN_MS, runDeadline } from "../../functions/respond.js";
+import { FINISH_MARGIN_MS, runDeadline } from "../../src/adapters/aws/lambda-context.js";
 
 describe("the respond run's deadline", () => {
   it("ends the slow work a safety margin before the Lambda's time runs out", () => {

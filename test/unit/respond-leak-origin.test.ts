@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { FileEvidenceStore } from "../../src/adapters/local/file-evidence-store.js";
 import type { RepositoryVisibility } from "../../src/domain/alert-job.js";
+import { afterContainment } from "../../src/playbook/after-containment.js";
 import { respondToAlert } from "../../src/playbook/respond.js";
 import type { AlertLocation, AlertRef, IssueTracker } from "../../src/ports.js";
 import { renderHtml } from "../../src/report/html.js";
@@ -50,6 +51,7 @@ function scenario(firstLocation: AlertLocation, visibility?: RepositoryVisibilit
     ...w.deps,
     alerts,
     issues: { tracker, hideIps: false },
+    afterContainment,
     investigation: {
       evidence: new FileEvidenceStore(mkdtempSync(join(tmpdir(), "leak-origin-"))),
       pacer: { acquire: async () => {}, backOff: () => {} },

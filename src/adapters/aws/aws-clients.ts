@@ -5,8 +5,8 @@
  * timeout (request-handler.ts): without one a hung IAM call would hold the function until Lambda
  * kills it, with nothing recorded and nobody told.
  */
+import { AccountClient } from "@aws-sdk/client-account";
 import { CloudTrailClient } from "@aws-sdk/client-cloudtrail";
-import { EC2Client } from "@aws-sdk/client-ec2";
 import { IAMClient } from "@aws-sdk/client-iam";
 import { awsRequestHandler } from "./request-handler.js";
 
@@ -21,14 +21,20 @@ export interface AwsClients {
   /** undefined credentials: the responder's own (the default provider chain). */
   iam(credentials?: TemporaryCredentials): IAMClient;
   cloudTrail(region: string, credentials?: TemporaryCredentials): CloudTrailClient;
-  ec2(region: string, credentials?: TemporaryCredentials): EC2Client;
+  /** Account Management (the account's regions): global, like IAM. */
+  account(credentials?: TemporaryCredentials): AccountClient;
 }
 
 /** IAM is global: one region for every account. */
 export const IAM_REGION = "us-east-1";
+/**
+ * Account Management is global too: the SDK's endpoint rules sign every call for the partition's
+ * global region (account.us-east-1.amazonaws.com), whatever region the client is given.
+ */
+export const ACCOUNT_REGION = "us-east-1";
 
 export function awsClients(options: { maxAttempts: number; callTimeoutMs?: number }): AwsClients {
-  const cache = new Map<string, IAMClient | CloudTrailClient | EC2Client>();
+  const cache = new Map<string, IAMClient | CloudTrailClient | AccountClient>();
   const requestHandler = awsRequestHandler(options.callTimeoutMs);
   const config = (region: string, credentials?: TemporaryCredentials) => ({
     region,
@@ -36,7 +42,7 @@ export function awsClients(options: { maxAttempts: number; callTimeoutMs?: numbe
     requestHandler,
     ...(credentials ? { credentials } : {}),
   });
-  function cached<T extends IAMClient | CloudTrailClient | EC2Client>(
+  function cached<T extends IAMClient | CloudTrailClient | AccountClient>(
     kind: string,
     region: string,
     credentials: TemporaryCredentials | undefined,
@@ -70,7 +76,12 @@ export function awsClients(options: { maxAttempts: number; callTimeoutMs?: numbe
         credentials,
         () => new CloudTrailClient({ ...config(region, credentials), maxAttempts: 1 }),
       ),
-    ec2: (region, credentials) =>
-      cached("ec2", region, credentials, () => new EC2Client(config(region, credentials))),
+    account: (credentials) =>
+      cached(
+        "account",
+        ACCOUNT_REGION,
+        credentials,
+        () => new AccountClient(config(ACCOUNT_REGION, credentials)),
+      ),
   };
 }

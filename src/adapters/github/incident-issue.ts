@@ -15,6 +15,15 @@ import { leakPeopleWords } from "../../report/report-text.js";
 import { formatUtc, utcTimesInText } from "../../report/time-format.js";
 
 export const ISSUE_LABEL = "leak-responder";
+
+/**
+ * The checklist items the follow-through can verify and tick (follow-through.ts), in the exact words
+ * of the issue: a tick replaces `- [ ] <text>` with `- [x] <text>` and nothing else.
+ */
+export const CHECKLIST = {
+  switchWorkflows: "Switch one workflow at a time to the rewritten version",
+  deleteSecrets: "Delete the `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` repository secrets",
+} as const;
 const MAX_DIFF_CHARS = 20_000;
 
 export interface IssueContent {
@@ -177,8 +186,8 @@ export function incidentIssue(input: {
     "- [ ] Create the IAM OIDC provider for `token.actions.githubusercontent.com` (once per account)",
     "- [ ] Create the role(s) from the plan beside the existing user",
     "- [ ] Prove a role on a test branch with the plan's smoke-test workflow",
-    "- [ ] Switch one workflow at a time to the rewritten version",
-    "- [ ] Delete the `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` repository secrets",
+    `- [ ] ${CHECKLIST.switchWorkflows}`,
+    `- [ ] ${CHECKLIST.deleteSecrets}`,
     `- [ ] After a week green: deactivate the user's remaining keys${incident.location?.userName ? ` (${plain(incident.location.userName)})` : ""}`,
     "- [ ] After another week: delete the user",
     "- [ ] Remove the key from the repository's history if it is still there, and check other secrets in the same file",

@@ -38,6 +38,8 @@ export function fetchWithTimeout(timeoutMs: number, inner: typeof fetch = fetch)
   };
 }
 
+export type GitHubClients = ReturnType<typeof githubClients>;
+
 /** Returns the client for an installation (App mode) or the single token client. */
 export function githubClients(config: GitHubAuthConfig, options: GitHubClientOptions = {}) {
   const cache = new Map<string, GitHubClient>();

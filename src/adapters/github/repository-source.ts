@@ -3,10 +3,13 @@
  * creation date and default branch (they decide the sub format: facts.md, GitHub Actions OIDC), its
  * environments, its sub claim customisation (404 = GitHub's default), and its workflow files through
  * the contents API. Needs `metadata: read`, `contents: read` and `actions: read` (App) or `repo`.
+ * The follow-through also lists the repository's Actions secret names, which needs `secrets: read`
+ * (optional: without it the answer is "cannot tell").
  */
 import { PermanentFailure } from "../../domain/errors.js";
 import type { PlanRepository } from "../../oidc-plan/sub-claims.js";
 import { MAX_WORKFLOW_BYTES, type WorkflowFile } from "../../oidc-plan/workflow-yaml.js";
+import type { RepositorySecretNames } from "../../playbook/prevent.js";
 import { toResponderError } from "./github-errors.js";
 import type { GitHubClient } from "./octokit.js";
 
@@ -16,6 +19,9 @@ const MAX_WORKFLOW_FILES = 200;
 /** Files fetched at once: enough to be quick, few enough to stay clear of secondary rate limits. */
 const CONCURRENCY = 4;
 const MAX_ENVIRONMENT_PAGES = 10;
+const MAX_SECRET_PAGES = 10;
+/** What the follow-through says when GitHub will not list the secrets to this App or token. */
+export const SECRETS_UNREADABLE = "cannot tell (the GitHub App needs Secrets: read)";
 
 export interface RepositorySnapshot {
   repository: PlanRepository;
@@ -94,6 +100,42 @@ export class GitHubRepositorySource {
       workflows: files.workflows,
       skipped: files.skipped,
     };
+  }
+
+  /**
+   * GET /repos/{o}/{r}/actions/secrets, every page: the names of the repository's Actions secrets
+   * (GitHub never returns a value). Environment and organisation secrets are not listed here.
+   * 403 and 404 (the App lacks `secrets: read`, or cannot see the repository) are "cannot tell".
+   */
+  async secretNames(repository: string, installationId?: number): Promise<RepositorySecretNames> {
+    const [owner = "", repo = ""] = repository.split("/");
+    const client = this.clientFor(installationId ?? (await this.clientFor.installationOf?.(repository)));
+    const names: string[] = [];
+    try {
+      for (let page = 1; page <= MAX_SECRET_PAGES; page++) {
+        const { data } = await client.request("GET /repos/{owner}/{repo}/actions/secrets", {
+          owner,
+          repo,
+          per_page: 100,
+          page,
+        });
+        const raw = record(data);
+        const list = Array.isArray(raw.secrets) ? raw.secrets : [];
+        for (const secret of list) {
+          const name = str(record(secret).name);
+          if (name) names.push(name);
+        }
+        if (list.length < 100 || names.length >= (num(raw.total_count) ?? 0)) break;
+      }
+      return { names };
+    } catch (error: unknown) {
+      // A 403 that is a rate limit passes with time (transient): only a refusal is "cannot tell".
+      const mapped = toResponderError(error, `Listing the Actions secrets of ${repository}`);
+      const status = statusOf(error);
+      if ((status === 403 || status === 404) && mapped instanceof PermanentFailure)
+        return { unknown: SECRETS_UNREADABLE };
+      throw mapped;
+    }
   }
 
   async #repository(
