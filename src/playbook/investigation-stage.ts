@@ -34,8 +34,10 @@ export type InvestigationStageDeps = PlaybookDeps & { stages: StageQueues };
 const SNAPSHOT_CONTINUES = "SnapshotContinues";
 
 /**
- * Fresh runs one snapshot may take (each continues from the checkpoint of the one before): past
- * this, what was read is analysed and the unread part is recorded as such.
+ * Fresh runs one snapshot may take (each continues from the checkpoint of the one before, about 14
+ * minutes each): past this, the snapshot is recorded as not completed, with a warning the owners
+ * read in the follow-up, and the parts already stored stay in the evidence. Analysing a partial
+ * snapshot is not done yet.
  */
 const MAX_CONTINUATIONS = 24;
 

@@ -672,7 +672,13 @@ async function tellUnrecorded(incident: Incident, error: unknown, deps: Playbook
   delete told.lease;
   try {
     await deps.notifier.notify(told, KIND[told.status]);
-    timeline.record("notified", "done", `Owners notified (${KIND[told.status]})`);
+    timeline.record(
+      "notified",
+      "done",
+      deps.stages
+        ? `Handed to the notification stage (${KIND[told.status]}): nothing records it is in Slack`
+        : `Owners notified (${KIND[told.status]})`,
+    );
   } catch (notifyError: unknown) {
     deps.log.error("notification failed", { error: errorMessage(notifyError), status: told.status });
     timeline.record("notified", "failed", errorMessage(notifyError));
@@ -848,6 +854,11 @@ async function finish(
   // Slack refusing for good (a revoked webhook) is not retried into the dead-letter queue: it is
   // said in the log, on the incident, in the issue and in the report instead.
   const notifyGivenUp = notified !== undefined && !notified.ok && givenUp(notified.error, options);
+  // A hand-over to the stages that failed for good: the incident says so, and the alert's message is
+  // failed into the dead-letter queue (its alarm) so a redrive hands over again; a success here
+  // would leave a contained key that nobody is told about and nobody investigates.
+  let handOffFailure: unknown;
+  if (deps.stages && notified && !notified.ok && notifyGivenUp) handOffFailure = notified.error;
   if (notified && !notified.ok) {
     if (!notifyGivenUp) retryable.push(notified.error);
     deps.log.error("notification failed", { error: errorMessage(notified.error), status: incident.status });
@@ -915,9 +926,10 @@ async function finish(
             );
             warnOnce(
               draft,
-              `The investigation was NOT started (the hand-over to the investigation queue failed: ${errorMessage(error)}): no evidence, plan, issue or report will follow until the alert's webhook is redelivered.`,
+              `The investigation was NOT started (the hand-over to the investigation queue failed: ${errorMessage(error)}): no evidence, plan, issue or report will follow until the alert's message is redriven from the dead-letter queue (or its webhook redelivered).`,
             );
           });
+          handOffFailure ??= error;
         } else retryable.push(error);
       }
     } else if (deps.afterContainment && (deps.investigation || deps.prevention || deps.issues)) {
@@ -942,6 +954,12 @@ async function finish(
     throw new TransientFailure(
       `Incident ${incident.id} recorded, but ${retryable.length} step(s) must be retried: ${retryable.map(errorMessage).join("; ")}`,
       "StepsPending",
+    );
+  }
+  if (handOffFailure !== undefined) {
+    throw new PermanentFailure(
+      `Incident ${incident.id} is recorded, but could not be handed to the next stage (${errorMessage(handOffFailure)}): this message goes to the dead-letter queue; redrive it once the queue accepts messages again`,
+      "HandOffFailed",
     );
   }
   return incident;

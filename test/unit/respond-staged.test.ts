@@ -76,15 +76,27 @@ describe("finish() with the stage queues", () => {
     ).toEqual(["failed"]);
   });
 
-  it("on the last delivery a refused hand-over does not throw, and the incident says the investigation never started", async () => {
+  it("on the last delivery a refused hand-over says on the incident that the investigation never started, and fails into the dead-letter queue (its alarm) for a redrive", async () => {
     const { w, stages, deps } = staged();
     stages.failInvestigate.push(new TransientFailure("SQS unavailable", "ServiceUnavailable"));
-    const { incident } = await respondToAlert(w.job(), deps, { finalAttempt: true });
-    expect(incident.status).toBe("contained");
+    const error = await respondToAlert(w.job(), deps, { finalAttempt: true }).catch((e: unknown) => e);
+    expect((error as PermanentFailure).code).toBe("HandOffFailed");
+    expect(w.incidents.only().status).toBe("contained");
     expect(w.incidents.only().lease).toBeUndefined();
     // Nobody will hand it over again: the incident says what is missing, where people read it.
     expect(w.incidents.only().warnings.join("\n")).toMatch(/investigation was NOT started/);
     expect(w.incidents.only().timeline.find((e) => e.step === "snapshot-taken")?.outcome).toBe("failed");
+  });
+
+  it("on the last delivery a refused first message is on the incident as NOT told, and the redrive hands it over", async () => {
+    const { w, stages, deps } = staged();
+    stages.failNotify.push(new TransientFailure("SQS unavailable", "ServiceUnavailable"));
+    const error = await respondToAlert(w.job(), deps, { finalAttempt: true }).catch((e: unknown) => e);
+    expect((error as PermanentFailure).code).toBe("HandOffFailed");
+    expect(w.incidents.only().warnings.join("\n")).toMatch(/NOT told/);
+    // The redrive, once SQS takes messages again: the first message is handed over.
+    await respondToAlert(w.job(), deps);
+    expect(stages.notified.filter((t) => t.kind === "notice" && t.notice === "first")).toHaveLength(1);
   });
 
   it("a key in the home account is handed to the home account's group", async () => {
