@@ -13,8 +13,10 @@ import type { FaultKind } from "../faults.js";
 import { SandboxError, type SandboxRequest, type SandboxResponse, type SandboxService } from "../service.js";
 import { DEFAULT_REGIONS, type SandboxState } from "../state.js";
 import { accessDenied, authorize } from "./authorize.js";
+import { type Json, jsonResponse, parseJsonObject } from "./json-protocol.js";
 
-type Json = Record<string, unknown>;
+const CONTENT_TYPE = "application/json";
+const SERIALIZATION_MESSAGE = "The request body is not valid JSON for ListRegions.";
 
 const ACTION = "account:ListRegions";
 /** The partition's global region: the only credential scope the service's one endpoint accepts. */
@@ -92,7 +94,7 @@ export const accountService: SandboxService = {
       resource: accountArn(request.caller?.accountId),
       dialect: "query",
     });
-    const input = parseJson(request.body);
+    const input = parseJsonObject(request.body, SERIALIZATION_MESSAGE);
     if (input.AccountId !== undefined && input.AccountId !== null) {
       // Listing another account's regions needs an organisation with trusted access for Account
       // Management; the responder never asks it (it holds the member account's own role).
@@ -112,7 +114,7 @@ export const accountService: SandboxService = {
     const page = start < 0 ? [] : rows.slice(start, start + maxResults);
     const last = page.at(-1);
     const more = start >= 0 && start + maxResults < rows.length;
-    return jsonResponse(200, {
+    return jsonResponse(CONTENT_TYPE, 200, {
       Regions: page,
       ...(more && last ? { NextToken: makeToken(queryId, last.RegionName) } : {}),
     });
@@ -221,29 +223,5 @@ function validation(message: string, field?: string): SandboxError {
 }
 
 function serialization(): SandboxError {
-  return new SandboxError(
-    400,
-    "SerializationException",
-    "The request body is not valid JSON for ListRegions.",
-  );
-}
-
-function parseJson(body: Buffer): Json {
-  if (body.length === 0) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString("utf8"));
-  } catch {
-    throw serialization();
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw serialization();
-  return parsed as Json;
-}
-
-function jsonResponse(status: number, body: Json): SandboxResponse {
-  return {
-    status,
-    headers: { "content-type": "application/json", "x-amzn-requestid": fakeRequestId() },
-    body: JSON.stringify(body),
-  };
+  return new SandboxError(400, "SerializationException", SERIALIZATION_MESSAGE);
 }

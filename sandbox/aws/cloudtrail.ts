@@ -8,14 +8,14 @@
  * reads them. Errors are `{"__type", "Message"}`; the SDK names the exception after `__type`.
  */
 import { createHash } from "node:crypto";
-import { fakeRequestId } from "../fake-ids.js";
 import type { FaultKind } from "../faults.js";
 import { SandboxError, type SandboxRequest, type SandboxResponse, type SandboxService } from "../service.js";
 import { type SandboxState, type TrailRecord, trailKey } from "../state.js";
 import { accessDenied, authorize } from "./authorize.js";
-import { targetOperation } from "./json-protocol.js";
+import { type Json, jsonResponse, parseJsonObject, targetOperation } from "./json-protocol.js";
 
-type Json = Record<string, unknown>;
+const CONTENT_TYPE = "application/x-amz-json-1.1";
+const SERIALIZATION_MESSAGE = "Start of structure or map found where not expected.";
 
 const TARGET_PREFIX = "CloudTrail_20131101.";
 const ACTION = "cloudtrail:LookupEvents";
@@ -84,11 +84,15 @@ export const cloudtrailService: SandboxService = {
     });
     // AWS counts a request against the limit before it looks at the parameters.
     admit(state, caller.accountId, region);
-    const input = parseJson(request.body);
+    const input = parseJsonObject(request.body, SERIALIZATION_MESSAGE);
     const query = parseQuery(input);
     const queryId = queryFingerprint(caller.accountId, region, query);
     const cursor = typeof input.NextToken === "string" ? parseToken(input.NextToken, queryId) : undefined;
-    return jsonResponse(200, lookup(state.trailRecords(caller.accountId, region), query, queryId, cursor));
+    return jsonResponse(
+      CONTENT_TYPE,
+      200,
+      lookup(state.trailRecords(caller.accountId, region), query, queryId, cursor),
+    );
   },
 
   faultError(
@@ -103,7 +107,7 @@ export const cloudtrailService: SandboxService = {
   },
 
   render(error: SandboxError): SandboxResponse {
-    return jsonResponse(error.status, {
+    return jsonResponse(CONTENT_TYPE, error.status, {
       __type: JSON_CODES[error.code] ?? error.code,
       Message: error.message,
     });
@@ -351,30 +355,6 @@ function lookupEvent(record: TrailRecord): Json {
   };
 }
 
-function parseJson(body: Buffer): Json {
-  if (body.length === 0) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString("utf8"));
-  } catch {
-    throw serialization();
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw serialization();
-  return parsed as Json;
-}
-
 function serialization(): SandboxError {
-  return new SandboxError(
-    400,
-    "SerializationException",
-    "Start of structure or map found where not expected.",
-  );
-}
-
-function jsonResponse(status: number, body: Json): SandboxResponse {
-  return {
-    status,
-    headers: { "content-type": "application/x-amz-json-1.1", "x-amzn-requestid": fakeRequestId() },
-    body: JSON.stringify(body),
-  };
+  return new SandboxError(400, "SerializationException", SERIALIZATION_MESSAGE);
 }

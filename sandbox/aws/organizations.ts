@@ -1,17 +1,11 @@
-/**
- * Simulated AWS Organizations over AWS JSON 1.1 (`X-Amz-Target: AWSOrganizationsV20161128.ListAccounts`):
- * the accounts of the organisation with their lifecycle `State` (and the older `Status` AWS retires),
- * paginated with MaxResults (1..20) and a NextToken bound to the caller. Only the management account
- * and delegated administrators may list; an account outside any organisation is told so.
- */
-import { fakeRequestId } from "../fake-ids.js";
 import type { FaultKind } from "../faults.js";
 import { SandboxError, type SandboxRequest, type SandboxResponse, type SandboxService } from "../service.js";
 import type { OrganizationAccountState, SandboxState } from "../state.js";
 import { accessDenied, authorize } from "./authorize.js";
-import { targetOperation } from "./json-protocol.js";
+import { jsonResponse, parseJsonObject, targetOperation } from "./json-protocol.js";
 
-type Json = Record<string, unknown>;
+const CONTENT_TYPE = "application/x-amz-json-1.1";
+const SERIALIZATION_MESSAGE = "The request body is not a JSON object.";
 
 const TARGET_PREFIX = "AWSOrganizationsV20161128.";
 const ACTION = "organizations:ListAccounts";
@@ -64,7 +58,7 @@ export const organizationsService: SandboxService = {
         "You don't have permissions to access this resource: only the management account or a delegated administrator can list accounts.",
       );
     }
-    const input = parseJson(request.body);
+    const input = parseJsonObject(request.body, SERIALIZATION_MESSAGE);
     const max = input.MaxResults ?? MAX_RESULTS;
     if (typeof max !== "number" || !Number.isInteger(max) || max < 1 || max > MAX_RESULTS) {
       throw new SandboxError(400, "InvalidInputException", "MaxResults must be between 1 and 20.");
@@ -73,7 +67,7 @@ export const organizationsService: SandboxService = {
     const all = [...organization.members.entries()];
     const page = all.slice(start, start + max);
     const next = start + max < all.length ? start + max : undefined;
-    return jsonResponse(200, {
+    return jsonResponse(CONTENT_TYPE, 200, {
       Accounts: page.map(([id, accountState]) => ({
         Id: id,
         Arn: `arn:aws:organizations::${organization.managementAccountId}:account/${organization.id}/${id}`,
@@ -102,7 +96,7 @@ export const organizationsService: SandboxService = {
   },
 
   render(error: SandboxError): SandboxResponse {
-    return jsonResponse(error.status, {
+    return jsonResponse(CONTENT_TYPE, error.status, {
       __type: JSON_CODES[error.code] ?? error.code,
       Message: error.message,
     });
@@ -116,26 +110,4 @@ function parseToken(token: unknown, accountId: string): number {
     throw new SandboxError(400, "InvalidInputException", "The NextToken is not valid.");
   }
   return at;
-}
-
-function parseJson(body: Buffer): Json {
-  if (body.length === 0) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString("utf8"));
-  } catch {
-    throw new SandboxError(400, "SerializationException", "The request body is not JSON.");
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new SandboxError(400, "SerializationException", "The request body is not a JSON object.");
-  }
-  return parsed as Json;
-}
-
-function jsonResponse(status: number, body: Json): SandboxResponse {
-  return {
-    status,
-    headers: { "content-type": "application/x-amz-json-1.1", "x-amzn-requestid": fakeRequestId() },
-    body: JSON.stringify(body),
-  };
 }

@@ -13,14 +13,14 @@
  * QueueDoesNotExist), so both must be right.
  */
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { fakeRequestId } from "../fake-ids.js";
 import type { FaultKind } from "../faults.js";
 import { SandboxError, type SandboxRequest, type SandboxResponse, type SandboxService } from "../service.js";
 import type { Caller, QueueMessage, QueueMessageAttribute, QueueRecord, SandboxState } from "../state.js";
 import { accessDenied, authorize } from "./authorize.js";
-import { targetOperation } from "./json-protocol.js";
+import { type Json, jsonResponse, parseJsonObject, targetOperation } from "./json-protocol.js";
 
-type Json = Record<string, unknown>;
+const CONTENT_TYPE = "application/x-amz-json-1.0";
+const SERIALIZATION_MESSAGE = "Start of structure or map found where not expected.";
 
 interface SqsContext {
   input: Json;
@@ -256,7 +256,7 @@ export const sqsService: SandboxService = {
         "InvalidAction",
         `The action ${operation} is not valid for this web service.`,
       );
-    const input = parseJson(request.body);
+    const input = parseJsonObject(request.body, SERIALIZATION_MESSAGE);
     const region = request.region ?? "us-east-1";
     const caller = authorize(request, state, {
       service: "sqs",
@@ -265,7 +265,7 @@ export const sqsService: SandboxService = {
       dialect: "query",
     });
     const output = await handler({ input, caller, state, region, baseUrl: baseUrlOf(request) });
-    return jsonResponse(200, output);
+    return jsonResponse(CONTENT_TYPE, 200, output);
   },
 
   faultError(kind: Exclude<FaultKind, "timeout">, operation: string, request?: SandboxRequest): SandboxError {
@@ -275,7 +275,10 @@ export const sqsService: SandboxService = {
     let resource = "*";
     if (request) {
       try {
-        resource = resourceOf(parseJson(request.body), request.region ?? "us-east-1");
+        resource = resourceOf(
+          parseJsonObject(request.body, SERIALIZATION_MESSAGE),
+          request.region ?? "us-east-1",
+        );
       } catch {
         // An unparsable body still gets its AccessDenied; the resource is then unknown.
       }
@@ -286,7 +289,7 @@ export const sqsService: SandboxService = {
   render(error: SandboxError): SandboxResponse {
     const queryCode = QUERY_CODES[error.code] ?? error.code;
     const type = COMMON_TYPES[error.code] ?? `com.amazonaws.sqs#${error.code}`;
-    const response = jsonResponse(error.status, { __type: type, message: error.message });
+    const response = jsonResponse(CONTENT_TYPE, error.status, { __type: type, message: error.message });
     return {
       ...response,
       headers: {
@@ -915,28 +918,6 @@ function parseMessageAttributes(value: unknown): Record<string, QueueMessageAttr
   return Object.keys(parsed).length > 0 ? parsed : undefined;
 }
 
-function parseJson(body: Buffer): Json {
-  if (body.length === 0) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString("utf8"));
-  } catch {
-    throw new SandboxError(
-      400,
-      "SerializationException",
-      "Start of structure or map found where not expected.",
-    );
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new SandboxError(
-      400,
-      "SerializationException",
-      "Start of structure or map found where not expected.",
-    );
-  }
-  return parsed as Json;
-}
-
 function requiredString(input: Json, name: string): string {
   const value = input[name];
   if (typeof value !== "string" || value === "") throw missingParameter(name);
@@ -982,12 +963,4 @@ function missingParameter(name: string): SandboxError {
 
 function invalidParameter(name: string): SandboxError {
   return new SandboxError(400, "InvalidParameterValue", `Value for parameter ${name} is invalid.`);
-}
-
-function jsonResponse(status: number, body: Json): SandboxResponse {
-  return {
-    status,
-    headers: { "content-type": "application/x-amz-json-1.0", "x-amzn-requestid": fakeRequestId() },
-    body: JSON.stringify(body),
-  };
 }

@@ -31,6 +31,15 @@ function leadsElsewhere(name: string): boolean {
   );
 }
 
+/**
+ * Points this process's environment at the sandbox: the SDK clients read their endpoints and
+ * credentials from it, as in AWS, and nothing that leads elsewhere may stay.
+ */
+export function useSandboxEnv(env: Record<string, string>): void {
+  for (const name of Object.keys(process.env)) if (leadsElsewhere(name)) delete process.env[name];
+  Object.assign(process.env, env);
+}
+
 export interface LocalStackOptions {
   log: Log;
   /** The intake's port; 0 (default) picks a free one. */
@@ -56,9 +65,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const world = seedDemoWorld(sandbox, options.world);
   const seeded = options.seed?.(sandbox, world) ?? {};
   const env = demoEnv(sandbox, world, { ...seeded, ...options.env });
-  // The SDK clients read their endpoints and credentials from the environment, as in AWS.
-  for (const name of Object.keys(process.env)) if (leadsElsewhere(name)) delete process.env[name];
-  Object.assign(process.env, env);
+  useSandboxEnv(env);
 
   const config = loadRespondConfig(env);
   const deps = createPlaybookDeps(config, options.log, env, options.responder ?? {});

@@ -20,21 +20,12 @@ import { SqsJobQueue } from "../adapters/aws/sqs-queue.js";
 import { MemoryJobQueue } from "../adapters/local/memory-queue.js";
 import { loadIntakeConfig } from "../config.js";
 import type { Log } from "../logger.js";
+import { useSandboxEnv } from "./local-stack.js";
 import { type LocalServer, startLocalServer } from "./serve.js";
 import { runStageWorker, STAGE_FUNCTIONS, type StageFunction } from "./worker.js";
 
 /** Deliveries before a message is dead-lettered: serverless.yml's maxReceiveCount on every queue. */
 const MAX_RECEIVE_COUNT = 5;
-
-/**
- * Each queue's visibility timeout is its function's timeout, as Lambda requires: a message comes back
- * only once the invocation holding it is surely over, so no two processes ever hold one group.
- */
-const VISIBILITY_SECONDS: Record<StageFunction, number> = {
-  contain: STAGE_FUNCTIONS.contain.timeoutSeconds,
-  investigate: STAGE_FUNCTIONS.investigate.timeoutSeconds,
-  notify: STAGE_FUNCTIONS.notify.timeoutSeconds,
-};
 
 export interface StagedQueues {
   alert: string;
@@ -69,13 +60,6 @@ export interface StagedStackOptions {
   seed?: (sandbox: Sandbox, world: DemoWorld) => Record<string, string>;
 }
 
-function leadsElsewhere(name: string): boolean {
-  return (
-    name.startsWith("AWS_ENDPOINT_URL_") ||
-    ["AWS_PROFILE", "AWS_DEFAULT_PROFILE", "GITHUB_TOKEN", "INCIDENT_DIR"].includes(name)
-  );
-}
-
 async function createQueues(sqs: SQSClient): Promise<StagedQueues> {
   const create = async (name: string, attributes: Record<string, string>) => {
     const url = (await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes })))
@@ -94,7 +78,9 @@ async function createQueues(sqs: SQSClient): Promise<StagedQueues> {
     notify: await create("leak-responder-notification-dlq.fifo", fifo),
   };
   const redrive = (name: StageFunction) => ({
-    VisibilityTimeout: String(VISIBILITY_SECONDS[name]),
+    // The function's timeout, the least Lambda allows: a message comes back only once the invocation
+    // holding it is surely over, so no two processes ever hold one group.
+    VisibilityTimeout: String(STAGE_FUNCTIONS[name].timeoutSeconds),
     RedrivePolicy: JSON.stringify({
       deadLetterTargetArn: arnOf(deadLetter[name]),
       maxReceiveCount: MAX_RECEIVE_COUNT,
@@ -168,9 +154,7 @@ export async function startStagedStack(options: StagedStackOptions): Promise<Sta
       NOTIFICATION_QUEUE_URL: queues.notification,
       MAX_RECEIVE_COUNT: String(MAX_RECEIVE_COUNT),
     };
-    // The SDK clients read their endpoints and credentials from the environment, as in AWS.
-    for (const name of Object.keys(process.env)) if (leadsElsewhere(name)) delete process.env[name];
-    Object.assign(process.env, env);
+    useSandboxEnv(env);
 
     const alertQueue = new SqsJobQueue(sqs, queues.alert);
     // The intake as `serve` runs it, queueing each verified delivery to the stack's alert queue.
