@@ -12,8 +12,12 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
 import shared from "../esbuild.config.cjs";
 import { fakeAccessKeyId } from "../sandbox/fake-ids.js";
+import { bytesByPackage } from "./bundle-composition.js";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
+
+/** Packages listed per bundle (`<name>.kb.<package>`): the ones that decide its size. */
+const LARGEST_PACKAGES = 8;
 
 /** Fresh processes per measurement; the median ignores the odd slow start. */
 const RUNS = 5;
@@ -72,7 +76,7 @@ function medianNodeMs(args: string[], sourceMaps: boolean): number {
  * For each function: `<name>.bundleKB` (the .mjs), `<name>.sourceMapKB`, `<name>.initMs` (median
  * time for a fresh `node` to import the bundle, minus a bare `node -e ""`, both with the deployed
  * NODE_OPTIONS=--enable-source-maps) and `<name>.initMsNoSourceMaps` (the same without it: what the
- * readable stack traces cost at each cold start).
+ * readable stack traces cost at each cold start), and `<name>.kb.<package>` for its largest packages.
  */
 export async function benchBundles(): Promise<Record<string, number>> {
   const outdir = await mkdtemp(join(tmpdir(), "leak-responder-bundles-"));
@@ -81,15 +85,19 @@ export async function benchBundles(): Promise<Record<string, number>> {
     const bareMs = medianNodeMs(["-e", ""], true);
     const bareNoMapsMs = medianNodeMs(["-e", ""], false);
     for (const [name, entry] of Object.entries(shared.functionEntries)) {
-      await build({
+      const built = await build({
         ...shared.esbuildOptions,
         entryPoints: { [name]: resolve(root, entry) },
         outdir,
         outExtension: { ".js": shared.outputFileExtension },
+        metafile: true,
         write: true,
       });
       const bundle = join(outdir, `${name}${shared.outputFileExtension}`);
       results[`${name}.bundleKB`] = Math.round((await stat(bundle)).size / 1024);
+      const output = Object.values(built.metafile.outputs).find((out) => out.entryPoint);
+      for (const [pkg, bytes] of output ? bytesByPackage(output).slice(0, LARGEST_PACKAGES) : [])
+        results[`${name}.kb.${pkg}`] = Math.round(bytes / 1024);
       results[`${name}.sourceMapKB`] = Math.round((await stat(`${bundle}.map`)).size / 1024);
       const importArgs = [
         "--input-type=module",

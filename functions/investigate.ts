@@ -7,8 +7,9 @@
  * itself: messages go to the notification queue.
  */
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { coldStart, homeAccountOf, inOrderPerKey, runDeadline } from "../src/adapters/aws/lambda-context.js";
+import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { coldStart, homeAccountOf, runDeadline } from "../src/adapters/aws/lambda-context.js";
+import { createDeadLetterQueue, stageRecordHandler } from "../src/adapters/aws/poison-messages.js";
 import { createStageQueues } from "../src/adapters/aws/sqs-stage-queues.js";
 import { withSsmSecrets } from "../src/adapters/aws/ssm-secrets.js";
 import { QueuedNotifier } from "../src/adapters/queued-notifier.js";
@@ -25,30 +26,32 @@ const processor = new BatchProcessor(EventType.SQS);
 const init = coldStart(async (context: Context) => {
   const env = await withSsmSecrets(process.env);
   const config = loadRespondConfig(env);
-  const stages = createStageQueues(config, {
-    region: env.AWS_REGION ?? "us-east-1",
-    maxAttempts: AWS_MAX_ATTEMPTS,
-  });
+  const client = { region: env.AWS_REGION ?? "us-east-1", maxAttempts: AWS_MAX_ATTEMPTS };
+  const stages = createStageQueues(config, client);
+  const deadLetters = createDeadLetterQueue(config, "investigation", client);
   const deps = createPlaybookDeps(config, log, env, {
     ...homeAccountOf(context),
     notifier: new QueuedNotifier(stages),
   });
-  return { config, deps: { ...deps, stages } };
+  return { config, deps: { ...deps, stages }, deadLetters };
 });
 
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
-  const { deps, config } = await init(context);
-  const inOrder = inOrderPerKey();
-  const recordHandler = async (record: SQSRecord) => {
-    const task = parseInvestigationTask(record.body);
-    await inOrder(task.kind === "investigate" ? task.incidentId : task.kind, () =>
-      runInvestigationTask(task, deps, {
-        deadline: runDeadline(context),
-        maxAttempts: config.maxReceiveCount,
-        deleteProposalDays: config.deleteProposalDays,
-      }),
-    );
-  };
+  const { deps, config, deadLetters } = await init(context);
+  // A message that can never succeed goes to the dead-letter queue at once instead of holding the account.
+  const recordHandler = stageRecordHandler(
+    {
+      parse: parseInvestigationTask,
+      incidentOf: (task) => (task.kind === "investigate" ? task.incidentId : undefined),
+      run: (task) =>
+        runInvestigationTask(task, deps, {
+          deadline: runDeadline(context),
+          maxAttempts: config.maxReceiveCount,
+          deleteProposalDays: config.deleteProposalDays,
+        }),
+    },
+    { deadLetters, log },
+  );
   try {
     return await processPartialResponse(event, recordHandler, processor, { context });
   } finally {

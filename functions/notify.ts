@@ -6,13 +6,13 @@
  * when one fails, that incident's later messages wait for its retry.
  */
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { coldStart, homeAccountOf, receiveCountOf } from "../src/adapters/aws/lambda-context.js";
 import {
-  coldStart,
-  homeAccountOf,
-  inOrderPerKey,
-  receiveCountOf,
-} from "../src/adapters/aws/lambda-context.js";
+  createDeadLetterQueue,
+  stageRecordHandler,
+  wasDeadLettered,
+} from "../src/adapters/aws/poison-messages.js";
 import { withSsmSecrets } from "../src/adapters/aws/ssm-secrets.js";
 import { loadRespondConfig } from "../src/config.js";
 import { type NotificationTask, parseNotificationTask } from "../src/domain/stage-task.js";
@@ -20,6 +20,7 @@ import { createLogger } from "../src/logger.js";
 import type { TellDeps } from "../src/playbook/after-containment.js";
 import { runNotificationTask } from "../src/playbook/notification-stage.js";
 import { createPlaybookDeps } from "../src/responder.js";
+import { AWS_MAX_ATTEMPTS } from "../src/responder-core.js";
 
 const log = createLogger("notify");
 const processor = new BatchProcessor(EventType.SQS);
@@ -38,27 +39,39 @@ const init = coldStart(async (context: Context) => {
     clock: full.clock,
     evidence,
   };
-  return { config, deps };
+  const deadLetters = createDeadLetterQueue(config, "notification", {
+    region: env.AWS_REGION ?? "us-east-1",
+    maxAttempts: AWS_MAX_ATTEMPTS,
+  });
+  return { config, deps, deadLetters };
 });
 
-function incidentOf(task: NotificationTask): string {
-  return task.kind === "unrecorded" ? task.incident.id : task.kind === "announce" ? "" : task.incidentId;
+function incidentOf(task: NotificationTask): string | undefined {
+  return task.kind === "unrecorded"
+    ? task.incident.id
+    : task.kind === "announce"
+      ? undefined
+      : task.incidentId;
 }
 
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
-  const { deps, config } = await init(context);
-  // One incident's messages in the batch's order; different incidents' side by side.
-  const inOrder = inOrderPerKey();
-  const recordHandler = async (record: SQSRecord) => {
-    const task = parseNotificationTask(record.body);
-    const receives = receiveCountOf(record);
-    await inOrder(incidentOf(task), () =>
-      runNotificationTask(task, deps, {
-        redelivered: receives > 1,
-        finalAttempt: receives >= config.maxReceiveCount,
-      }),
-    );
-  };
+  const { deps, config, deadLetters } = await init(context);
+  // One incident's messages in the batch's order, different incidents' side by side; a message that
+  // can never be sent goes to the dead-letter queue at once instead of holding the channel.
+  const recordHandler = stageRecordHandler(
+    {
+      parse: parseNotificationTask,
+      incidentOf,
+      run: (task, record) => {
+        const receives = receiveCountOf(record);
+        return runNotificationTask(task, deps, {
+          redelivered: receives > 1 || wasDeadLettered(record),
+          finalAttempt: receives >= config.maxReceiveCount,
+        });
+      },
+    },
+    { deadLetters, log },
+  );
   try {
     return await processPartialResponse(event, recordHandler, processor, { context });
   } finally {

@@ -46,6 +46,11 @@ const ROUTES: Route[] = [
     method: "GET",
     pattern: /^\/repos\/([^/]+)\/([^/]+)\/actions\/secrets$/,
   },
+  {
+    operation: "listEnvironmentSecrets",
+    method: "GET",
+    pattern: /^\/repos\/([^/]+)\/([^/]+)\/environments\/([^/]+)\/secrets$/,
+  },
   { operation: "getRepo", method: "GET", pattern: /^\/repos\/([^/]+)\/([^/]+)$/ },
   { operation: "getContent", method: "GET", pattern: /^\/repos\/([^/]+)\/([^/]+)\/contents(?:\/(.*))?$/ },
   { operation: "listEnvironments", method: "GET", pattern: /^\/repos\/([^/]+)\/([^/]+)\/environments$/ },
@@ -180,10 +185,13 @@ function issueJson(repo: GitHubRepo, issue: GitHubIssue): Record<string, unknown
  * GET /repos/{o}/{r}/actions/secrets: names and dates, never values (GitHub returns none either).
  * An App without `secrets: read` gets 403.
  */
-function secretsJson(repo: GitHubRepo, request: SandboxRequest): Record<string, unknown> {
+function secretsJson(
+  repo: GitHubRepo,
+  request: SandboxRequest,
+  names = repo.actionsSecrets ?? [],
+): Record<string, unknown> {
   if (repo.secretsUnreadable)
     throw new SandboxError(403, "Forbidden", "Resource not accessible by integration");
-  const names = repo.actionsSecrets ?? [];
   const perPage = Math.min(100, Math.max(1, Number(request.url.searchParams.get("per_page") ?? 30) || 30));
   const page = Math.max(1, Number(request.url.searchParams.get("page") ?? 1) || 1);
   return {
@@ -525,6 +533,12 @@ export const githubService: SandboxService = {
       }
       case "listRepoSecrets":
         return json(200, secretsJson(authorizedRepo(request, state, a, b), request));
+      case "listEnvironmentSecrets": {
+        const repo = authorizedRepo(request, state, a, b);
+        const environment = decodeURIComponent(c ?? "");
+        if (!repo.environments.includes(environment)) throw new SandboxError(404, "NotFound", "Not Found");
+        return json(200, secretsJson(repo, request, repo.environmentSecrets?.get(environment) ?? []));
+      }
       case "createIssue": {
         const repo = authorizedRepo(request, state, a, b);
         if (repo.issuesDisabled) throw new SandboxError(410, "Gone", "Issues are disabled for this repo");

@@ -32,7 +32,20 @@ export interface RoleRecord {
   trustedPrincipals: string[];
   /** The trust policy's `sts:ExternalId` condition, when it has one. */
   externalId?: string;
+  /**
+   * The trust policy iam:GetRole shows (JSON), when a test wrote one (an OIDC role for GitHub's
+   * workflows, say); otherwise it is made from trustedPrincipals. AssumeRole still reads those.
+   */
+  trustPolicy?: string;
   inlinePolicies: Map<string, string>;
+}
+
+/** An IAM OIDC identity provider (iam:GetOpenIDConnectProvider). */
+export interface OidcProviderRecord {
+  /** Without the scheme, as IAM returns it: `token.actions.githubusercontent.com`. */
+  url: string;
+  clientIds: string[];
+  createdAt: Date;
 }
 
 /** AWS Organizations: an account's lifecycle state (ListAccounts' `State`). */
@@ -58,6 +71,8 @@ export interface AccountRecord {
   alias: string;
   users: Map<string, UserRecord>;
   roles: Map<string, RoleRecord>;
+  /** OIDC providers by ARN (absent: none created). */
+  oidcProviders?: Map<string, OidcProviderRecord>;
   /** Regions enabled for this account (account:ListRegions; sandbox/aws/account.ts). */
   enabledRegions: string[];
 }
@@ -195,6 +210,8 @@ export interface GitHubRepo {
   actionsSecrets?: string[];
   /** The App was not granted `secrets: read`: listing the secrets answers 403, as GitHub does. */
   secretsUnreadable?: boolean;
+  /** Secret names of each environment (GET .../environments/{name}/secrets); the same 403 without the permission. */
+  environmentSecrets?: Map<string, string[]>;
   /** Issues are turned off in the repository's settings: the issue calls answer 410 Gone. */
   issuesDisabled?: boolean;
 }
@@ -428,6 +445,16 @@ export class SandboxState {
     return user;
   }
 
+  /** An OIDC provider in the account, as `aws iam create-open-id-connect-provider` makes it. */
+  addOidcProvider(accountId: string, url: string, clientIds: string[]): string {
+    const account = this.account(accountId);
+    const host = url.replace(/^https:\/\//, "");
+    const arn = `arn:aws:iam::${accountId}:oidc-provider/${host}`;
+    account.oidcProviders ??= new Map();
+    account.oidcProviders.set(arn, { url: host, clientIds, createdAt: new Date() });
+    return arn;
+  }
+
   addRole(accountId: string, name: string, trustedPrincipals: string[]): RoleRecord {
     const role: RoleRecord = {
       name,
@@ -492,6 +519,7 @@ export class SandboxState {
       environments: options.environments ?? [],
       ...(options.installationId === undefined ? {} : { installationId: options.installationId }),
       ...(options.actionsSecrets === undefined ? {} : { actionsSecrets: options.actionsSecrets }),
+      ...(options.environmentSecrets === undefined ? {} : { environmentSecrets: options.environmentSecrets }),
     };
     this.repos.set(fullName.toLowerCase(), repo);
     return repo;

@@ -60,6 +60,12 @@ export interface RespondConfig {
    * hands over to them. Absent where one process runs the whole playbook.
    */
   stageQueues?: { investigation: string; notification: string };
+  /**
+   * The stages' FIFO dead-letter queues (INVESTIGATION_DEAD_LETTER_QUEUE_URL,
+   * NOTIFICATION_DEAD_LETTER_QUEUE_URL): a message that no delivery can make succeed is moved there
+   * at once (src/adapters/aws/poison-messages.ts). Each stage function is given its own queue's only.
+   */
+  deadLetterQueues: { investigation?: string; notification?: string };
   /** Follow-through: days unused, with the migration verified, before deleting the key is proposed. */
   deleteProposalDays: number;
   /**
@@ -229,6 +235,7 @@ export function loadRespondConfig(
       : { kind: "file", dir: dir ?? "" },
     maxReceiveCount: positiveInt(env, "MAX_RECEIVE_COUNT", 5),
     ...stageQueues(env),
+    deadLetterQueues: deadLetterQueues(env),
     deleteProposalDays: positiveInt(env, "DELETE_PROPOSAL_DAYS", 30),
     callTimeoutMs: callTimeoutMs(env),
     mode,
@@ -267,6 +274,22 @@ function stageQueues(env: Env): Pick<RespondConfig, "stageQueues"> {
       throw new ConfigError(`${name} must be the URL of an SQS FIFO queue (ending in .fifo), got "${url}"`);
   }
   return { stageQueues: { investigation, notification } };
+}
+
+function deadLetterQueues(env: Env): RespondConfig["deadLetterQueues"] {
+  const queues: RespondConfig["deadLetterQueues"] = {};
+  for (const [stage, name] of [
+    ["investigation", "INVESTIGATION_DEAD_LETTER_QUEUE_URL"],
+    ["notification", "NOTIFICATION_DEAD_LETTER_QUEUE_URL"],
+  ] as const) {
+    const url = env[name]?.trim();
+    if (!url) continue;
+    // A FIFO queue's dead-letter queue is FIFO too: the move keeps the message's group.
+    if (!/^https?:\/\/\S+\.fifo$/.test(url))
+      throw new ConfigError(`${name} must be the URL of an SQS FIFO queue (ending in .fifo), got "${url}"`);
+    queues[stage] = url;
+  }
+  return queues;
 }
 
 /** A call that takes longer is abandoned and retried; see RespondConfig.callTimeoutMs. */

@@ -90,13 +90,13 @@ export const AWS_ACTIONS: readonly AwsAction[] = [
     conditional: "ssmKmsKeyArn",
   },
 
-  // --- intake, contain, investigate: queueing -----------------------------------------------------
+  // --- intake, contain, investigate, notify: queueing ----------------------------------------------
   {
     action: "sqs:SendMessage",
-    grantedTo: ["intake", "contain", "investigate"],
+    grantedTo: ["intake", "contain", "investigate", "notify"],
     caller: { kind: "code", client: "@aws-sdk/client-sqs", command: "SendMessageCommand" },
     usedFor:
-      "JobQueue.send (src/adapters/aws/sqs-queue.ts): the intake queues the verified alert for contain. StageQueues (src/adapters/aws/sqs-stage-queues.ts): contain hands over to the investigation and notification queues; investigate queues its continuation and the follow-up messages.",
+      "JobQueue.send (src/adapters/aws/sqs-queue.ts): the intake queues the verified alert for contain. StageQueues (src/adapters/aws/sqs-stage-queues.ts): contain hands over to the investigation and notification queues; investigate queues its continuation and the follow-up messages. DeadLetterQueue.put (src/adapters/aws/poison-messages.ts): investigate and notify move a message that can never succeed to their own queue's dead-letter queue at once.",
   },
 
   // --- contain, investigate, notify: their queues ------------------------------------------------
@@ -182,6 +182,22 @@ export const AWS_ACTIONS: readonly AwsAction[] = [
     caller: { kind: "code", client: "@aws-sdk/client-iam", command: "ListAccessKeysCommand" },
     usedFor:
       "AccountIam.keyStatus: verify the key is Inactive after containment (contain), and still Inactive every day (investigate's follow-through).",
+  },
+
+  // --- investigate: the daily follow-through's OIDC check (reads only) ------------------------------
+  {
+    action: "iam:GetRole",
+    grantedTo: ["investigate", "investigator"],
+    caller: { kind: "code", client: "@aws-sdk/client-iam", command: "GetRoleCommand" },
+    usedFor:
+      "AccountIam.roleTrustPolicy: the follow-through reads each OIDC role the plan names (gh-*, src/oidc-plan/plan.ts) to verify it exists and trusts only the repository's pinned workflows. Granted on role/gh-* only.",
+  },
+  {
+    action: "iam:GetOpenIDConnectProvider",
+    grantedTo: ["investigate", "investigator"],
+    caller: { kind: "code", client: "@aws-sdk/client-iam", command: "GetOpenIDConnectProviderCommand" },
+    usedFor:
+      "AccountIam.oidcProviderAudiences: the follow-through verifies GitHub's OIDC provider exists with the sts.amazonaws.com audience. Granted on oidc-provider/token.actions.githubusercontent.com only.",
   },
 
   // --- investigate: 5. Preserve (contain: a temporary key's minting role) --------------------------

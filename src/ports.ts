@@ -84,6 +84,10 @@ export interface AccountIam {
   keyStatus(userName: string, accessKeyId: string): Promise<"Active" | "Inactive" | undefined>;
   /** iam:PutRolePolicy with the deny-older-sessions document (a role the leaked key assumed). */
   denyOlderRoleSessions(roleName: string, cutoff: Date): Promise<string>;
+  /** iam:GetRole: the role's trust policy (JSON text), or undefined when the account has no such role. */
+  roleTrustPolicy(roleName: string): Promise<string | undefined>;
+  /** iam:GetOpenIDConnectProvider: the provider's audiences (client ids), or undefined when it is absent. */
+  oidcProviderAudiences(providerArn: string): Promise<string[] | undefined>;
 }
 
 export interface TrailPage {
@@ -247,7 +251,8 @@ export interface ReportAttachment {
  * process runs the whole playbook (the CLI, the demo, `serve`).
  */
 export interface StageQueues {
-  investigate(task: Extract<InvestigationTask, { kind: "investigate" }>): Promise<void>;
+  /** An incident's investigation (its account's group), or the rest of the day's follow-through. */
+  investigate(task: InvestigationTask): Promise<void>;
   notify(task: NotificationTask): Promise<void>;
 }
 

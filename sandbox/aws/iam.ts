@@ -1,6 +1,7 @@
 /**
- * Simulated IAM (query protocol, 2010-05-08): the operations the responder contains a key with,
- * always acting in the caller's own account, as IAM does (cross-account work goes through AssumeRole).
+ * Simulated IAM (query protocol, 2010-05-08): the operations the responder contains a key with, and
+ * the reads its follow-through checks the OIDC roles with, always acting in the caller's own account,
+ * as IAM does (cross-account work goes through AssumeRole).
  */
 import type { FaultKind } from "../faults.js";
 import { SandboxError, type SandboxRequest, type SandboxResponse, type SandboxService } from "../service.js";
@@ -20,6 +21,8 @@ import {
 const XMLNS = "https://iam.amazonaws.com/doc/2010-05-08/";
 const VERSION = "2010-05-08";
 const POLICY_NAME = /^[\w+=,.@-]{1,128}$/;
+/** A role's creation date: the sandbox does not track it. */
+const SANDBOX_EPOCH = new Date("2026-01-01T00:00:00Z");
 
 type Handler = (context: IamContext) => XmlObject | undefined;
 
@@ -138,6 +141,45 @@ const OPERATIONS: Record<string, Handler> = {
     return { RoleName: role.name, PolicyName: name, PolicyDocument: encodeURIComponent(document) };
   },
 
+  GetRole: ({ form, account }) => {
+    const role = namedRole(form, account);
+    const trust =
+      role.trustPolicy ??
+      JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          { Effect: "Allow", Principal: { AWS: role.trustedPrincipals }, Action: "sts:AssumeRole" },
+        ],
+      });
+    return {
+      Role: {
+        Path: "/",
+        RoleName: role.name,
+        RoleId: role.roleId,
+        Arn: role.arn,
+        CreateDate: SANDBOX_EPOCH,
+        // URL-encoded, as IAM returns every policy document.
+        AssumeRolePolicyDocument: encodeURIComponent(trust),
+        MaxSessionDuration: 3600,
+      },
+    };
+  },
+
+  GetOpenIDConnectProvider: ({ form, account }) => {
+    const arn = required(form, "OpenIDConnectProviderArn");
+    if (!/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/.+$/.test(arn)) {
+      throw new SandboxError(400, "InvalidInput", `ARN ${arn} is not valid.`);
+    }
+    const provider = account.oidcProviders?.get(arn);
+    if (!provider) throw noSuchEntity(`OpenIDConnect Provider not found for arn ${arn}`);
+    return {
+      Url: provider.url,
+      ClientIDList: members(provider.clientIds),
+      ThumbprintList: members([]),
+      CreateDate: provider.createdAt,
+    };
+  },
+
   ListRolePolicies: ({ form, account }) => {
     const role = namedRole(form, account);
     return { PolicyNames: members([...role.inlinePolicies.keys()]), IsTruncated: false };
@@ -186,6 +228,8 @@ export const iamService: SandboxService = {
 function resourceOf(form: URLSearchParams, caller: Caller | undefined): string {
   const roleName = form.get("RoleName");
   if (roleName) return `role ${roleName}`;
+  const provider = form.get("OpenIDConnectProviderArn");
+  if (provider) return provider;
   const userName = form.get("UserName") ?? caller?.userName;
   return userName ? `user ${userName}` : "*";
 }

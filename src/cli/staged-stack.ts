@@ -58,6 +58,8 @@ export interface StagedStackOptions {
   world?: DemoWorldOptions;
   env?: Record<string, string>;
   seed?: (sandbox: Sandbox, world: DemoWorld) => Record<string, string>;
+  /** Shorter function timeouts than serverless.yml's, for in-process workers (a test of runs cut short). */
+  functionTimeoutSeconds?: Partial<Record<StageFunction, number>>;
 }
 
 async function createQueues(sqs: SQSClient): Promise<StagedQueues> {
@@ -152,6 +154,9 @@ export async function startStagedStack(options: StagedStackOptions): Promise<Sta
       ALERT_QUEUE_URL: queues.alert,
       INVESTIGATION_QUEUE_URL: queues.investigation,
       NOTIFICATION_QUEUE_URL: queues.notification,
+      // Where investigate and notify move a message that can never succeed, as serverless.yml wires them.
+      INVESTIGATION_DEAD_LETTER_QUEUE_URL: queues.deadLetter.investigate,
+      NOTIFICATION_DEAD_LETTER_QUEUE_URL: queues.deadLetter.notify,
       MAX_RECEIVE_COUNT: String(MAX_RECEIVE_COUNT),
     };
     useSandboxEnv(env);
@@ -193,6 +198,9 @@ export async function startStagedStack(options: StagedStackOptions): Promise<Sta
             signal: controller.signal,
             log: options.log,
             accountId: world.homeAccountId,
+            ...(options.functionTimeoutSeconds?.[name] === undefined
+              ? {}
+              : { functionTimeoutSeconds: options.functionTimeoutSeconds[name] }),
           }),
         );
       }

@@ -43,6 +43,8 @@ export async function runStageWorker(
     signal: AbortSignal;
     log: Pick<Log, "info" | "warn" | "error">;
     accountId?: string;
+    /** A shorter timeout than the deployed function's (a test of a run that ends before its work). */
+    functionTimeoutSeconds?: number;
   },
 ): Promise<void> {
   const stage = STAGE_FUNCTIONS[name];
@@ -58,7 +60,7 @@ export async function runStageWorker(
       waitSeconds: 1,
       signal: options.signal,
       log: options.log,
-      functionTimeoutSeconds: stage.timeoutSeconds,
+      functionTimeoutSeconds: options.functionTimeoutSeconds ?? stage.timeoutSeconds,
       functionName: `leak-responder-local-${name}`,
       ...(options.accountId ? { accountId: options.accountId } : {}),
       retryDelayMs: 200,
@@ -82,7 +84,7 @@ export const workerCommand = {
     });
     if (values.help) {
       console.log(
-        "usage: leak-responder worker --function contain|investigate|notify [--account ID]\n\nPolls the function's queue (ALERT_QUEUE_URL, INVESTIGATION_QUEUE_URL or NOTIFICATION_QUEUE_URL) and runs its Lambda handler on each batch, deleting what succeeded, until stopped (SIGTERM or Ctrl-C). --account names the home account in the function's ARN.",
+        "usage: leak-responder worker --function contain|investigate|notify [--account ID]\n\nPolls the function's queue (ALERT_QUEUE_URL, INVESTIGATION_QUEUE_URL or NOTIFICATION_QUEUE_URL) and runs its Lambda handler on each batch, deleting what succeeded, until stopped (SIGTERM or Ctrl-C). investigate and notify also need their dead-letter queue (INVESTIGATION_DEAD_LETTER_QUEUE_URL, NOTIFICATION_DEAD_LETTER_QUEUE_URL), where a message that can never succeed goes at once. --account names the home account in the function's ARN.",
       );
       return 0;
     }

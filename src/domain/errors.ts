@@ -23,12 +23,23 @@ export class InvalidInputError extends ResponderError {
 
 /** A dependency said no (AccessDenied, NotFound): retrying will not help, a person must act. */
 export class PermanentFailure extends ResponderError {
-  override readonly name = "PermanentFailure";
+  override readonly name: string = "PermanentFailure";
   readonly code: string;
   constructor(message: string, code: string, options: { cause?: unknown } = {}) {
     super(message, { ...options, retryable: false });
     this.code = code;
   }
+}
+
+/**
+ * The message itself is the problem, so nothing a person fixes around it makes it succeed: a task
+ * naming an incident that does not exist, or content the receiver refuses as such (a Slack message
+ * Slack cannot render). The stages' queues dead-letter it at once (poison-messages.ts) rather than
+ * hold their message group through every retry. A refusal that a fix can lift (AccessDenied, a
+ * revoked token) is a plain PermanentFailure: retried, then dead-lettered by SQS, then redriven.
+ */
+export class UnprocessableMessage extends PermanentFailure {
+  override readonly name = "UnprocessableMessage";
 }
 
 /** A dependency is throttling, timing out or failing with 5xx: the queue retries the message. */

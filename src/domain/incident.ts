@@ -36,7 +36,8 @@ export type StepName =
   | "followed-through"
   | "followed-up";
 
-export type StepOutcome = "done" | "skipped" | "failed" | "would-do";
+/** `partial`: given up before it finished, what it did get is kept and used (a snapshot cut short). */
+export type StepOutcome = "done" | "skipped" | "failed" | "would-do" | "partial";
 
 export interface TimelineEntry {
   step: StepName;
@@ -184,11 +185,29 @@ export interface ForensicsSummary {
   verdict?: string;
   headline?: string;
   signalCounts?: Record<string, number>;
+  /** Set when the snapshot was given up before it finished: the parts stored are analysed as they are. */
+  partial?: PartialSnapshot;
   /** Where the snapshot continues in the next invocation. */
   checkpoint?: {
     pending: Array<{ accessKeyId: string; region: string; nextToken?: string }>;
     seenKeys: string[];
   };
+}
+
+export interface PartialSnapshot {
+  /** Why it stopped, in a sentence. */
+  reason: string;
+  /** The histories not read (or not read to the end), one per key and region. */
+  missing: MissingHistory[];
+}
+
+/** A key's history in one region that the snapshot did not read: what happened in it is unknown. */
+export interface MissingHistory {
+  accessKeyId: string;
+  region: string;
+  /** The time range not read (ISO 8601): LookupEvents reads newest first, so it is the oldest part. */
+  from: string;
+  until: string;
 }
 
 /** The last daily follow-through check (src/playbook/follow-through.ts). */
@@ -209,12 +228,42 @@ export interface FollowThroughCheck {
   secretsLeft?: string[];
   /** Why the repository secrets could not be told (the App lacking Secrets: read, say). */
   secretsUnknown?: string;
+  /**
+   * The GitHub environments whose secrets were checked for the key's names (the planned roles' and
+   * today's workflows' environments): kept from day to day, like keySecrets.
+   */
+  environments?: string[];
+  /** Key secrets still set in those environments, by environment (absent: not told; empty: none). */
+  environmentSecretsLeft?: Array<{ environment: string; names: string[] }>;
+  /** Why some environment's secrets could not be told. */
+  environmentSecretsUnknown?: string;
+  /**
+   * The plan's roles in the key's account, each as found there (absent: no role planned, or they
+   * could not be read: oidcUnknown says why).
+   */
+  oidcRoles?: OidcRoleCheck[];
+  /** GitHub's OIDC provider in the key's account, read with the roles. */
+  oidcProvider?: "created" | "missing" | "no-sts-audience";
+  /** Why the roles and the provider could not be read (the investigator role lacks iam:GetRole, say). */
+  oidcUnknown?: string;
   /** Migration verified and the key unused long enough: a person may delete it. */
   proposal?: "delete-key";
   /** The issue's checklist items ticked by this check (their text), or why the issue was not updated. */
   checklist?: { ticked: string[] } | { problem: string };
   /** Why a part could not be checked. */
   problem?: string;
+}
+
+/**
+ * One planned role as IAM has it: created and trusted only by the repository's pinned workflows
+ * (facts.md: aud sts.amazonaws.com, sub pinned, never `repo:ORG/REPO:*`), not created, trusting more
+ * than that, or trusting something else (another repository, no GitHub provider).
+ */
+export interface OidcRoleCheck {
+  name: string;
+  state: "created" | "missing" | "too-wide" | "not-this-repository";
+  /** What is wrong with its trust, in a person's words. */
+  detail?: string;
 }
 
 export interface PlanSummary {
@@ -226,6 +275,13 @@ export interface PlanSummary {
   nothingToMigrate: boolean;
   /** The repository secrets that held the key, by name (key-secrets.ts); the follow-through checks them. */
   keySecrets?: string[];
+  /** The GitHub environments the planned roles serve: the follow-through checks their secrets too. */
+  environments?: string[];
+  /**
+   * Of `roles`, those in another partition (AWS China, GovCloud: another account): the follow-through
+   * cannot read them in the key's account and does not wait for them.
+   */
+  rolesElsewhere?: string[];
   /** Where the files are: `incidents/<id>/evidence/plan/`. */
   location: string;
 }

@@ -13,8 +13,42 @@ import type { Incident } from "./incident.js";
 export type InvestigationTask =
   /** Steps 5-7 and the issue for a contained incident; `continuation` counts hand-overs to a fresh run. */
   | { kind: "investigate"; incidentId: string; accountId: string; continuation: number; attempt: number }
-  /** The daily follow-through (follow-through.ts), put here by the schedule rule. */
-  | { kind: "follow-through" };
+  /**
+   * The daily follow-through (follow-through.ts), put here by the schedule rule; `resume` when an
+   * earlier part ran out of time and handed the rest of the day's incidents to a fresh run.
+   */
+  | { kind: "follow-through"; resume?: FollowThroughProgress };
+
+/** The FIFO message group of every follow-through message (serverless.yml, FollowThroughSchedule). */
+export const FOLLOW_THROUGH_GROUP = "follow-through";
+
+/** The day's counts so far, carried from part to part so that the last posts one summary for all. */
+export interface FollowThroughTally {
+  /** When the day's first part started (ISO 8601): a check recorded since then belongs to this run. */
+  since: string;
+  checked: number;
+  /** Incidents whose key was reactivated or used after containment. */
+  alerts: string[];
+  /** Incidents whose workflows still hold static AWS keys. */
+  staticKeysLeft: number;
+  /** Incidents whose key secrets are still set (repository or environment). */
+  secretsLeft: number;
+  /** Incidents whose planned OIDC roles or provider are not created yet. */
+  rolesToCreate: number;
+  /** Incidents with a role that trusts more than, or other than, its repository's pinned workflows. */
+  rolesWrong: string[];
+  proposals: number;
+  /** Incidents that could not be checked (tried again tomorrow). */
+  failed: string[];
+}
+
+/** Where the next part carries on: after `after` in the store's sorted ids. */
+export interface FollowThroughProgress {
+  after: string;
+  /** Hand-overs so far: every message of a run differs, so the queue never drops one as a duplicate. */
+  part: number;
+  tally: FollowThroughTally;
+}
 
 export type NotificationTask =
   /**
@@ -76,12 +110,47 @@ function lines(value: unknown, what: string): string[] {
   return value as string[];
 }
 
+function incidentIds(value: unknown): string[] {
+  if (!Array.isArray(value) || value.some((id) => typeof id !== "string" || !INCIDENT_ID.test(id)))
+    throw new InvalidInputError("The follow-through message has malformed incident ids");
+  return value as string[];
+}
+
+function followThroughProgress(value: unknown): FollowThroughProgress {
+  if (typeof value !== "object" || value === null)
+    throw new InvalidInputError("The follow-through message has no progress");
+  const raw = value as Record<string, unknown>;
+  const tally = (typeof raw.tally === "object" && raw.tally !== null ? raw.tally : {}) as Record<
+    string,
+    unknown
+  >;
+  if (typeof tally.since !== "string" || Number.isNaN(Date.parse(tally.since)))
+    throw new InvalidInputError("The follow-through message has no start time");
+  return {
+    after: incidentIdOf({ incidentId: raw.after }, "follow-through"),
+    part: count(raw.part),
+    tally: {
+      since: tally.since,
+      checked: count(tally.checked),
+      alerts: incidentIds(tally.alerts),
+      staticKeysLeft: count(tally.staticKeysLeft),
+      secretsLeft: count(tally.secretsLeft),
+      rolesToCreate: count(tally.rolesToCreate),
+      rolesWrong: incidentIds(tally.rolesWrong),
+      proposals: count(tally.proposals),
+      failed: incidentIds(tally.failed),
+    },
+  };
+}
+
 export function parseInvestigationTask(body: string): InvestigationTask {
   const raw = parseObject(body, "investigation");
   if (raw.source === FOLLOW_THROUGH_TASK.source) {
     if (raw.task !== FOLLOW_THROUGH_TASK.task) throw new InvalidInputError("Unknown scheduled task");
     return { kind: "follow-through" };
   }
+  if (raw.kind === "follow-through")
+    return { kind: "follow-through", resume: followThroughProgress(raw.resume) };
   if (raw.kind !== "investigate") throw new InvalidInputError("Unknown investigation task");
   const accountId = raw.accountId;
   if (typeof accountId !== "string" || !/^\d{12}$/.test(accountId))

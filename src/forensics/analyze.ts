@@ -9,6 +9,7 @@
  * signals.ts and judged by verdict.ts.
  */
 import { InvalidInputError } from "../domain/errors.js";
+import type { PartialSnapshot } from "../domain/incident.js";
 import { type ActionsRanges, createActionsRanges, describeProvenance } from "./actions-ranges.js";
 import { isJsonObject } from "./bounded-json.js";
 import { createOriginClassifier } from "./call-origin.js";
@@ -36,6 +37,7 @@ import {
   type SignalStatus,
 } from "./findings.js";
 import { compareEvents } from "./parse-trail.js";
+import { missingRegions } from "./partial-snapshot.js";
 import { printable } from "./printable-text.js";
 import { sequenceSignals } from "./sequence-signals.js";
 import {
@@ -90,6 +92,8 @@ export interface AnalyzeContext {
   expected?: ExpectedUse | undefined;
   /** Regions the snapshot could not read: the verdict never clears a key over an unread history. */
   unreadRegions?: readonly string[] | undefined;
+  /** The snapshot was given up before it finished: the findings say so, and what was not read. */
+  partial?: PartialSnapshot | undefined;
 }
 
 /** One call, classified once. */
@@ -200,7 +204,13 @@ export function analyzeTrail(events: readonly TrailEvent[], context: AnalyzeCont
       eventTime: o.event.eventTime,
     })),
     graceMinutes: CONTAINMENT_GRACE_MS / 60_000,
-    unreadRegions: context.unreadRegions ?? [],
+    unreadRegions: [
+      ...new Set([
+        ...(context.unreadRegions ?? []),
+        ...(context.partial ? missingRegions(context.partial) : []),
+      ]),
+    ].sort(),
+    ...(context.partial ? { partialReason: context.partial.reason } : {}),
   });
 
   const findings: Findings = {
@@ -246,6 +256,7 @@ export function analyzeTrail(events: readonly TrailEvent[], context: AnalyzeCont
     artifacts: artifacts(observations),
     actions: actionUses(observations, leakKnown),
   };
+  if (context.partial) findings.partial = context.partial;
   if (leakMs !== undefined) findings.leakedAt = new Date(leakMs).toISOString();
   if (containMs !== undefined) {
     findings.containedAt = new Date(containMs).toISOString();

@@ -4,6 +4,7 @@
  * (`actions`). Every list is sorted deterministically and capped, with the number left out, so a
  * hostile or enormous history still gives a message-sized result.
  */
+import type { PartialSnapshot } from "../domain/incident.js";
 import type { Severity, SignalCategory } from "./signals.js";
 
 export const FINDINGS_VERSION = 1;
@@ -252,6 +253,8 @@ export interface Findings {
   reasons: string[];
   /** Context that does not change the verdict (ranges source, missing leak time, minted sessions). */
   notes: string[];
+  /** Set when the snapshot was given up before it finished: these findings cover only what was read. */
+  partial?: PartialSnapshot;
   leakedAt?: string;
   containedAt?: string;
   totals: {

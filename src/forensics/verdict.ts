@@ -76,6 +76,8 @@ export interface VerdictInput {
   graceMinutes: number;
   /** Regions whose history could not be read: what happened there is unknown, never "no use". */
   unreadRegions?: readonly string[];
+  /** The snapshot was given up before it finished (why): the verdict is on partial evidence, and says so. */
+  partialReason?: string;
 }
 
 export interface Judgement {
@@ -132,8 +134,14 @@ export function levelOf(hit: CountedHit, leakTimeKnown: boolean): Level {
 }
 
 export function judge(input: VerdictInput): Judgement {
+  const judgement = judgeHistory(input);
+  if (input.partialReason === undefined) return judgement;
+  return { ...judgement, headline: `Based on PARTIAL evidence: ${judgement.headline}` };
+}
+
+function judgeHistory(input: VerdictInput): Judgement {
   const leakTimeKnown = input.leakedAt !== undefined;
-  const unread = unreadConcerns(input.unreadRegions ?? []);
+  const unread = unreadConcerns(input.unreadRegions ?? [], input.partialReason);
   if (input.afterLeakCalls === 0 && unread.length === 0) return noUse(input);
 
   const concerns: Concern[] = [
@@ -318,7 +326,23 @@ function foreignUseConcerns(foreign: VerdictInput["foreignUse"]): Concern[] {
  * An incomplete snapshot cannot clear the key: "no use" or "expected use only" would be said of a
  * history nobody read. It is at least suspicious, and says where to look.
  */
-function unreadConcerns(regions: readonly string[]): Concern[] {
+function unreadConcerns(regions: readonly string[], partialReason: string | undefined): Concern[] {
+  if (partialReason !== undefined) {
+    const where =
+      regions.length > 0
+        ? `in ${regions.length} region${plural(regions.length)} (${listOf([...regions], 6)})`
+        : "in every region";
+    return [
+      {
+        level: "suspicious",
+        rank: OTHER_RANK + 4,
+        weight: Math.max(regions.length, 1),
+        firstAt: "",
+        text: `The snapshot was given up before it finished (${partialReason}): the CloudTrail history was not read ${where}, so whatever the key did there is unknown and this verdict rests on partial evidence. Look there by hand.`,
+        short: `the history was not read ${regions.length > 0 ? `in ${regions.length} region${plural(regions.length)}` : "everywhere"} (the snapshot was given up)`,
+      },
+    ];
+  }
   if (regions.length === 0) return [];
   return [
     {

@@ -172,9 +172,15 @@ function describeContext(context: DeploymentContext): string {
   return [...refs, ...(context.pullRequests ? ["pull requests"] : [])].join(", ");
 }
 
+/**
+ * Every planned role's name starts with this: the follow-through may read roles (iam:GetRole) on
+ * `role/gh-*` only (src/permissions.ts).
+ */
+export const PLANNED_ROLE_PREFIX = "gh-";
+
 /** IAM role names are at most 64 characters: long ones keep a hash so two never collide. */
 function roleName(repo: PlanRepository, slug: string): string {
-  const full = iamName(`gh-${repo.owner}-${repo.name}-${slug}`);
+  const full = iamName(`${PLANNED_ROLE_PREFIX}${repo.owner}-${repo.name}-${slug}`);
   if (full.length <= 64) return full;
   const hash = createHash("sha256").update(full).digest("hex").slice(0, 6);
   return `${full.slice(0, 57)}-${hash}`;

@@ -15,7 +15,7 @@ import { buildReport } from "../report/report-model.js";
 import { storeReport } from "../report/store-report.js";
 import { givenUp, warnOnce } from "./failure-policy.js";
 import { incidentSaver } from "./incident-saver.js";
-import { investigate, readEvents, readFindings } from "./investigate.js";
+import { investigate, readEvents, readFindings, snapshotFinished } from "./investigate.js";
 import { noticeDetail, sendNoticeOnce } from "./notice-once.js";
 import { PLAN_PREFIX, planPrevention } from "./prevent.js";
 import type { PlaybookDeps, RespondOptions } from "./respond.js";
@@ -107,7 +107,10 @@ export async function investigateAndPlan(
       if (isRetryable(error) && !options.finalAttempt) retryable.push(error);
       else {
         // The failure belongs to the first step of the investigation it left unfinished.
-        const step = INVESTIGATION_STEPS.find((name) => !stepDone(incident, name)) ?? "analyzed";
+        const step =
+          INVESTIGATION_STEPS.find((name) =>
+            name === "snapshot-taken" ? !snapshotFinished(incident) : !stepDone(incident, name),
+          ) ?? "analyzed";
         await save((t, draft) => {
           t.record(step, "failed", errorMessage(error));
           warnOnce(draft, `Forensics did not complete: ${errorMessage(error)}`);

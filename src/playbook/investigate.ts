@@ -13,10 +13,16 @@ import type { ActionsRanges } from "../forensics/actions-ranges.js";
 import { analyzeTrail } from "../forensics/analyze.js";
 import type { Findings } from "../forensics/findings.js";
 import { parseTrailEvents } from "../forensics/parse-trail.js";
+import {
+  missingHistory,
+  missingLines,
+  missingRegions,
+  partialWarning,
+} from "../forensics/partial-snapshot.js";
 import type { Pacer } from "../forensics/region-pacer.js";
 import type { TrailEvent } from "../forensics/trail-event.js";
 import type { EvidenceStore, StoredIncident } from "../ports.js";
-import { warnOnce } from "./failure-policy.js";
+import { givenUp, warnOnce } from "./failure-policy.js";
 import { incidentSaver, type SaveIncident } from "./incident-saver.js";
 import { isManagedAccount } from "./locate.js";
 import type { PlaybookDeps } from "./respond.js";
@@ -65,6 +71,13 @@ export async function investigate(
   deps: PlaybookDeps & InvestigationDeps,
   options: {
     deadline?: number;
+    /**
+     * No later run will continue the snapshot: one cut short (or failing) here is recorded as
+     * partial and what is stored is analysed, rather than thrown away.
+     */
+    finalAttempt?: boolean;
+    /** The snapshot has had all its runs: read no further, analyse what is stored. */
+    snapshotRunsUsed?: boolean;
     /** Told of every version saved, so a caller still holds the latest one when this throws. */
     onSaved?: (stored: StoredIncident) => void;
   } = {},
@@ -156,14 +169,38 @@ export async function investigate(
     return revocation;
   };
   let forensics: ForensicsSummary;
+  // Why the snapshot is given up unfinished, when it is: what was stored is analysed all the same.
+  let givenUpBecause: string | undefined;
+  const snapshotStarted = deps.clock.now();
   try {
+    // A snapshot that has had all its runs reads no further: the whole run is left for reading back
+    // what the earlier runs stored, the analysis, the plan and the issue.
+    const stopHere = options.snapshotRunsUsed === true && previous?.checkpoint !== undefined;
     forensics =
-      previous && stepDone(incident, "snapshot-taken")
+      previous && (snapshotFinished(incident) || stopHere)
         ? previous
         : await snapshotOnce({ incident, accountId, window, previous }, deps, save, {
             ...options,
             ...(revokeRoles ? { onRoleAssumed: (arn: string) => void revokeOnce(arn) } : {}),
           });
+    if (forensics.checkpoint && !forensics.partial) {
+      const runs = forensics.parts.length;
+      const reading = `${runs} run${runs === 1 ? "" : "s"} of reading`;
+      givenUpBecause = options.snapshotRunsUsed
+        ? `the time allowed for it ran out after ${reading}`
+        : `its last attempt ran out of time after ${reading}`;
+    }
+  } catch (error: unknown) {
+    // The last attempt failing keeps the parts earlier runs stored: they are evidence, and analysed.
+    const kept = incident.forensics;
+    if (!kept?.parts.length || !givenUp(error, options)) throw error;
+    deps.log.warn("the snapshot failed for good: the parts stored are analysed as a partial snapshot", {
+      error: errorMessage(error),
+    });
+    forensics = kept;
+    givenUpBecause = options.finalAttempt
+      ? `its last attempt failed (${errorMessage(error)})`
+      : `it failed in a way no retry fixes (${errorMessage(error)})`;
   } finally {
     // A snapshot that continues in the next invocation still finishes the revocations it started.
     await Promise.all(revocations.values());
@@ -178,6 +215,13 @@ export async function investigate(
 
   // The evidence: all parts read back (they are what the manifest vouches for), then the manifest.
   const events = await readEvents(deps.evidence, incident.id, forensics.parts);
+  if (givenUpBecause !== undefined) {
+    forensics = await recordPartialSnapshot(
+      { forensics, reason: givenUpBecause, started: snapshotStarted },
+      events,
+      save,
+    );
+  }
   if (!stepDone(incident, "evidence-stored"))
     await storeManifest(incident.id, accountId, forensics, events, deps, save);
 
@@ -193,6 +237,7 @@ export async function investigate(
     actionsRanges: ranges.ranges,
     actionsRangesProblem: ranges.problem,
     unreadRegions: forensics.incompleteRegions,
+    partial: forensics.partial,
   });
   const findingsFile = await storeOnce(
     deps.evidence,
@@ -212,6 +257,48 @@ export async function investigate(
     t.record("analyzed", "done", `Verdict ${findings.verdict}: ${findings.headline}`, analysisStarted);
   });
   return { stored: { incident, etag }, findings, events };
+}
+
+/** The snapshot will not be taken again: done, or given up as partial (its parts are the evidence). */
+export function snapshotFinished(incident: Incident): boolean {
+  return stepDone(incident, "snapshot-taken") || incident.forensics?.partial !== undefined;
+}
+
+/**
+ * Records a snapshot given up before it finished: the checkpoint's unread histories become the
+ * missing ones (regions named incomplete, time ranges where known), the step is recorded as partial
+ * with its time, and a warning says it where the owners read it.
+ */
+async function recordPartialSnapshot(
+  given: { forensics: ForensicsSummary; reason: string; started: Date },
+  events: TrailEvent[],
+  save: SaveIncident,
+): Promise<ForensicsSummary> {
+  const { checkpoint, ...rest } = given.forensics;
+  // Without a checkpoint nobody can tell what was left: every region of every key counts as missing.
+  const pending =
+    checkpoint?.pending ??
+    rest.accessKeyIds.flatMap((accessKeyId) => rest.regions.map((region) => ({ accessKeyId, region })));
+  const partial = { reason: given.reason, missing: missingHistory(pending, events, rest.window) };
+  const unread = {
+    incompleteRegions: [...new Set([...rest.incompleteRegions, ...missingRegions(partial)])].sort(),
+    complete: false,
+    partial,
+  };
+  const forensics: ForensicsSummary = { ...rest, ...unread };
+  await save((t, draft) => {
+    // Over what is saved (the roles revoked since are recorded there), not over this run's copy.
+    draft.forensics = { ...(draft.forensics ?? forensics), ...unread };
+    delete draft.forensics.checkpoint;
+    t.record(
+      "snapshot-taken",
+      "partial",
+      `PARTIAL: ${forensics.eventCount} events stored in ${forensics.parts.length} part(s), then given up: ${given.reason}. Not read: ${missingLines(partial).join("; ")}`,
+      given.started,
+    );
+    warnOnce(draft, partialWarning(partial));
+  });
+  return forensics;
 }
 
 /** The stored findings of an incident (a retry that resumes after the analysis reads them back). */
@@ -254,7 +341,7 @@ async function snapshotOnce(
   },
   deps: PlaybookDeps & InvestigationDeps,
   save: SaveIncident,
-  options: { deadline?: number; onRoleAssumed?: (roleArn: string) => void },
+  options: { deadline?: number; finalAttempt?: boolean; onRoleAssumed?: (roleArn: string) => void },
 ): Promise<ForensicsSummary> {
   const { incident, accountId, window, previous } = target;
   if (!incident.accessKeyId) throw new Error("snapshot without an access key id");
@@ -298,6 +385,13 @@ async function snapshotOnce(
     parts: [...(previous?.parts ?? []), part],
     ...(snapshot.checkpoint ? { checkpoint: snapshot.checkpoint } : {}),
   };
+  if (snapshot.checkpoint && options.finalAttempt) {
+    // No run follows to continue it: the caller records it as partial, once the parts are read.
+    await save((_t, draft) => {
+      draft.forensics = forensics;
+    });
+    return forensics;
+  }
   if (snapshot.checkpoint) {
     await save((t, draft) => {
       draft.forensics = forensics;
@@ -410,6 +504,7 @@ async function storeManifest(
           events: events.length,
           incompleteRegions: forensics.incompleteRegions,
           complete: forensics.complete,
+          ...(forensics.partial ? { partial: forensics.partial } : {}),
           files: forensics.parts.map(({ name, sha256, bytes }) => ({ name, sha256, bytes })),
           createdAt: deps.clock.now().toISOString(),
         },

@@ -9,7 +9,7 @@
  * fresh message at the back of the account's line, instead of holding the group for a visibility
  * timeout while the account's other incidents wait.
  */
-import { errorMessage, PermanentFailure, TransientFailure } from "../domain/errors.js";
+import { errorMessage, TransientFailure, UnprocessableMessage } from "../domain/errors.js";
 import { isContained } from "../domain/incident.js";
 import type { InvestigationTask } from "../domain/stage-task.js";
 import { withKeys } from "../logger.js";
@@ -35,11 +35,11 @@ const SNAPSHOT_CONTINUES = "SnapshotContinues";
 
 /**
  * Fresh runs one snapshot may take (each continues from the checkpoint of the one before, about 14
- * minutes each): past this, the snapshot is recorded as not completed, with a warning the owners
- * read in the follow-up, and the parts already stored stay in the evidence. Analysing a partial
- * snapshot is not done yet.
+ * minutes each): the run past this reads no further and records the snapshot as PARTIAL (which
+ * regions and times were not read); the parts already stored are the evidence, analysed and planned
+ * from like a whole one, and every message and report says the verdict rests on partial evidence.
  */
-const MAX_CONTINUATIONS = 24;
+export const MAX_CONTINUATIONS = 24;
 
 /** 2, 4, 8... seconds, at most 30: a dependency's passing trouble, not a storm of retries. */
 function defaultRetryDelay(attempt: number): number {
@@ -52,9 +52,22 @@ export async function runInvestigationTask(
   options: InvestigationOptions,
 ): Promise<void> {
   if (task.kind === "follow-through") {
-    const { checked, failed } = await followThrough(deps, {
+    const { checked, failed, continueFrom } = await followThrough(deps, {
       deleteProposalDays: options.deleteProposalDays,
+      deadline: options.deadline,
+      ...(task.resume ? { resume: task.resume } : {}),
     });
+    if (continueFrom) {
+      // The rest of the day's incidents in a fresh run, behind this one in the follow-through's group.
+      await deps.stages.investigate({ kind: "follow-through", resume: continueFrom });
+      deps.log.info("follow-through continues in a fresh run", {
+        checked: checked.length,
+        failed: failed.length,
+        after: continueFrom.after,
+        part: continueFrom.part,
+      });
+      return;
+    }
     deps.log.info("follow-through done", { checked: checked.length, failed: failed.length });
     return;
   }
@@ -72,7 +85,8 @@ async function investigateIncident(
   options: InvestigationOptions,
 ): Promise<void> {
   const stored = await deps.incidents.get(task.incidentId);
-  if (!stored) throw new PermanentFailure(`No incident ${task.incidentId} to investigate`, "IncidentMissing");
+  if (!stored)
+    throw new UnprocessableMessage(`No incident ${task.incidentId} to investigate`, "IncidentMissing");
   const { incident } = stored;
   if (!isContained(incident.status)) {
     deps.log.info("incident not contained: nothing to investigate", { status: incident.status });
@@ -86,8 +100,15 @@ async function investigateIncident(
           ...(incident.installationId === undefined ? {} : { installationId: incident.installationId }),
         }
       : undefined;
-  const finalAttempt = task.attempt + 1 >= options.maxAttempts || task.continuation >= MAX_CONTINUATIONS;
-  const done = await investigateAndPlan(stored, deps, ref, { deadline: options.deadline, finalAttempt });
+  // Past the limit the snapshot reads no further and what is stored is judged; a passing failure in
+  // that judging (an S3 read, GitHub) is still retried like any other, or 24 runs of evidence go unread.
+  const snapshotRunsUsed = task.continuation >= MAX_CONTINUATIONS;
+  const finalAttempt = task.attempt + 1 >= options.maxAttempts;
+  const done = await investigateAndPlan(stored, deps, ref, {
+    deadline: options.deadline,
+    finalAttempt,
+    snapshotRunsUsed,
+  });
   const pending = done.retryable;
   if (pending.length === 0) {
     await deps.stages.notify({ kind: "notice", incidentId: incident.id, notice: "follow-up" });

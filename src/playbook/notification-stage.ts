@@ -6,7 +6,7 @@
  * A task names what an incident is due; the stage reads the incident and sends only what it does not
  * record as sent, so a task delivered twice, or handed over twice, posts once.
  */
-import { errorMessage, PermanentFailure } from "../domain/errors.js";
+import { errorMessage, UnprocessableMessage } from "../domain/errors.js";
 import type { Incident } from "../domain/incident.js";
 import { isContained } from "../domain/incident.js";
 import type { NotificationTask } from "../domain/stage-task.js";
@@ -56,7 +56,7 @@ export async function runNotificationTask(
 async function read(id: string, deps: TellDeps): Promise<StoredIncident> {
   const stored = await deps.incidents.get(id);
   // Only the responder's stages send here: a task for no incident is a bug worth the dead-letter alarm.
-  if (!stored) throw new PermanentFailure(`No incident ${id} to notify about`, "IncidentMissing");
+  if (!stored) throw new UnprocessableMessage(`No incident ${id} to notify about`, "IncidentMissing");
   return stored;
 }
 

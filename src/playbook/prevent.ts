@@ -7,6 +7,7 @@
 import type { PlanSummary } from "../domain/incident.js";
 import { stepDone } from "../domain/incident.js";
 import type { Findings } from "../forensics/findings.js";
+import { missingRegions } from "../forensics/partial-snapshot.js";
 import type { TrailEvent } from "../forensics/trail-event.js";
 import { repositoryKeySecrets } from "../oidc-plan/key-secrets.js";
 import {
@@ -35,6 +36,12 @@ export interface RepositoryReader {
    * cannot be told (the GitHub App lacks Secrets: read). The follow-through checks the key's are gone.
    */
   secretNames(repository: string, installationId?: number): Promise<RepositorySecretNames>;
+  /** The same for one of its GitHub environments (a job with `environment:` reads those first). */
+  environmentSecretNames(
+    repository: string,
+    environment: string,
+    installationId?: number,
+  ): Promise<RepositorySecretNames>;
 }
 
 export type RepositorySecretNames = { names: string[] } | { unknown: string };
@@ -90,6 +97,8 @@ export async function planPrevention(
     roles: plan.roles.map((r) => r.name),
     nothingToMigrate: plan.nothingToMigrate,
     keySecrets: repositoryKeySecrets(plan.findings),
+    ...plannedEnvironments(plan),
+    ...rolesElsewhere(plan),
     location: `incidents/${incident.id}/evidence/${PLAN_PREFIX}/`,
   };
   const skipped = snapshot.skipped.length ? `; ${snapshot.skipped.length} workflow file(s) unreadable` : "";
@@ -103,6 +112,12 @@ export async function planPrevention(
   await save((timeline, draft) => {
     draft.plan = summary;
     draft.warnings.push(...plan.warnings.map((w) => `Plan: ${w}`));
+    const partial = draft.forensics?.partial;
+    if (partial && context.events) {
+      draft.warnings.push(
+        `Plan: the role's permissions come from a PARTIAL snapshot (not read: ${missingRegions(partial).join(", ")}): an action the CI used only in what was not read is missing from them; watch the new role for AccessDenied after the switch.`,
+      );
+    }
     timeline.record(
       "planned",
       "done",
@@ -113,6 +128,22 @@ export async function planPrevention(
     );
   });
   return { stored: { incident, etag }, plan };
+}
+
+/** The GitHub environments the plan's roles serve: the follow-through checks their secrets too. */
+export function plannedEnvironments(plan: MigrationPlan): { environments?: string[] } {
+  const names = [
+    ...new Set(
+      plan.roles.flatMap((role) => (role.context.kind === "environment" ? [role.context.name] : [])),
+    ),
+  ];
+  return names.length > 0 ? { environments: names } : {};
+}
+
+/** Roles planned in another partition than the key's account (partitions.ts): another account. */
+function rolesElsewhere(plan: MigrationPlan): { rolesElsewhere?: string[] } {
+  const names = plan.roles.filter((role) => role.partition !== "aws").map((role) => role.name);
+  return names.length > 0 ? { rolesElsewhere: names } : {};
 }
 
 function contentType(path: string): string {

@@ -99,6 +99,11 @@ export interface RespondOptions {
   finalAttempt?: boolean;
   /** Stop starting slow work (snapshot pages) after this time, ms since epoch; continue next delivery. */
   deadline?: number;
+  /**
+   * The snapshot has had all the runs it may (investigation-stage.ts): it reads no further, and what
+   * is stored is analysed as a partial snapshot, with the whole run left for that.
+   */
+  snapshotRunsUsed?: boolean;
 }
 
 export interface RespondResult {

@@ -210,11 +210,18 @@ function header(report: AuditReport): string {
   return `<header class="masthead">
 <p class="eyebrow">leak-responder · post-incident audit report</p>
 <h1>${e(key)}${incident.repository ? ` in ${e(incident.repository)}` : ""}</h1>
-<div class="badges"><span class="badge tone-${STATUS_TONE[incident.status] ?? "quiet"}" data-status="${e(incident.status)}">${e(STATUS_WORDS[incident.status] ?? incident.status)}</span><span class="badge tone-${verdictTone(findings?.verdict)}">Verdict: ${e(verdictWords(findings?.verdict))}</span></div>
-<p class="summary">${e(incident.summary)}</p>
+<div class="badges"><span class="badge tone-${STATUS_TONE[incident.status] ?? "quiet"}" data-status="${e(incident.status)}">${e(STATUS_WORDS[incident.status] ?? incident.status)}</span><span class="badge tone-${verdictTone(findings?.verdict)}">Verdict: ${e(verdictWords(findings?.verdict))}${report.partial ? " (PARTIAL evidence)" : ""}</span></div>
+<p class="summary">${e(incident.summary)}</p>${partialBox(report)}
 <div class="cards">${cards.join("")}</div>
 <dl class="facts">${facts.map(([term, value]) => `<dt>${e(term)}</dt><dd>${value}</dd>`).join("")}</dl>
 </header>`;
+}
+
+/** A snapshot given up before it finished, said where nobody reads past it. */
+function partialBox(report: AuditReport): string {
+  if (!report.partial) return "";
+  const missing = report.partial.missing.map((line) => `<li>${e(line)}</li>`).join("");
+  return `<div class="verdict tone-warn" id="partial-snapshot" role="alert"><strong>PARTIAL SNAPSHOT</strong><p>${e(report.partial.warning)}</p>${missing ? `<ul>${missing}</ul>` : ""}</div>`;
 }
 
 function followUpsSection(report: AuditReport): string {

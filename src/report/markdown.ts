@@ -238,11 +238,19 @@ export function renderMarkdown(report: AuditReport): string {
   const out: string[] = [
     "# Leaked AWS key: audit report",
     "",
-    `**Incident** ${code(incident.id)} · **Status** ${mdText(STATUS_WORDS[incident.status] ?? incident.status)} · **Verdict** ${mdText(verdictWords(report.findings?.verdict))}`,
+    `**Incident** ${code(incident.id)} · **Status** ${mdText(STATUS_WORDS[incident.status] ?? incident.status)} · **Verdict** ${mdText(verdictWords(report.findings?.verdict))}${report.partial ? " (PARTIAL evidence)" : ""}`,
     "",
     `> ${mdText(incident.summary)}`,
     "",
   ];
+  if (report.partial) {
+    out.push(
+      `> **⚠ PARTIAL SNAPSHOT:** ${mdText(report.partial.warning)}`,
+      ">",
+      ...report.partial.missing.map((line) => `> - ${mdText(line)}`),
+      "",
+    );
+  }
   const facts: string[][] = [];
   if (incident.accessKeyId) {
     facts.push([

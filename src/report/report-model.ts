@@ -10,6 +10,7 @@
  */
 import type { Incident, StepName, StepOutcome, TimelineEntry } from "../domain/incident.js";
 import type { Findings, Origin } from "../forensics/findings.js";
+import { missingByRegion, missingLines, partialExplanation } from "../forensics/partial-snapshot.js";
 import { printable } from "../forensics/printable-text.js";
 import { SIGNAL_CATEGORIES, type SignalCategory } from "../forensics/signals.js";
 import type { TrailEvent } from "../forensics/trail-event.js";
@@ -183,6 +184,8 @@ export interface AuditReport {
     /** Webhook received to the findings. */
     timeToFindingsMs?: number;
   };
+  /** The snapshot was given up before it finished: said at the top, with what was not read. */
+  partial?: { warning: string; missing: string[] };
   milestones: Milestone[];
   /** Every playbook step as recorded, in order (capped). */
   steps: Array<Pick<TimelineEntry, "step" | "outcome" | "at" | "detail" | "durationMs">>;
@@ -321,7 +324,11 @@ function milestones(incident: Incident): Milestone[] {
     const entry =
       milestone.id === "webhook-received" && manualStart ? manualStart : entryFor(incident, milestone.step);
     const label =
-      milestone.id === "webhook-received" && manualStart ? "Manual response started" : milestone.label;
+      milestone.id === "webhook-received" && manualStart
+        ? "Manual response started"
+        : milestone.id === "snapshot-taken" && entry?.outcome === "partial"
+          ? "CloudTrail snapshot stopped (PARTIAL: not all history read)"
+          : milestone.label;
     list.push({
       id: milestone.id,
       label,
@@ -618,11 +625,14 @@ function followUps(
     });
   }
   const forensics = incident.forensics;
+  // A partial snapshot names the time range not read, where it is known.
+  const notRead = forensics?.partial ? missingByRegion(forensics.partial) : new Map<string, string>();
   for (const region of forensics?.incompleteRegions ?? []) {
+    const missing = notRead.get(region);
     items.push({
       priority: "soon",
-      text: text(
-        `CloudTrail history is incomplete in ${region}: look up ${keyText} there by hand (CloudTrail > Event history, filter by access key).`,
+      text: prose(
+        `${missing ? `PARTIAL snapshot, ${missing}` : `CloudTrail history is incomplete in ${region}`}: look up ${keyText} there by hand (CloudTrail > Event history, filter by access key).`,
       ),
     });
   }
@@ -809,6 +819,16 @@ export function buildReport(input: ReportInput): AuditReport {
       ...(exposure === undefined ? {} : { exposureMs: exposure }),
       ...(toFindings === undefined ? {} : { timeToFindingsMs: toFindings }),
     },
+    ...(incident.forensics?.partial
+      ? {
+          partial: {
+            warning: prose(partialExplanation(incident.forensics.partial), LONG_TEXT_MAX),
+            missing: missingLines(incident.forensics.partial)
+              .slice(0, MAX_LIST)
+              .map((line) => prose(line)),
+          },
+        }
+      : {}),
     milestones: milestones(incident),
     steps: steps.items,
     stepsOmitted: steps.omitted,

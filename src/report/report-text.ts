@@ -26,6 +26,7 @@ export const OUTCOME_WORDS: Readonly<Record<Milestone["outcome"], string>> = {
   failed: "FAILED",
   skipped: "skipped",
   "would-do": "would do (dry run)",
+  partial: "PARTIAL",
   "not-recorded": "not recorded",
 };
 

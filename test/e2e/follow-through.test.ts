@@ -2,8 +2,9 @@
  * Follow-through end to end on the sandbox, with a simulated clock: a key contained today is
  * checked the next day (still inactive, the workflows still hold static keys: a reminder in the
  * incident's thread), said loudly when someone reactivates it, checked again once the repository is
- * migrated, its key secrets deleted and a month has passed (deletion proposed, never performed; the
- * issue's checklist ticked for what was verified), never twice on one day.
+ * migrated, its key secrets deleted and a month has passed: deletion is held while the planned OIDC
+ * role trusts every workflow of the repository, and proposed (never performed) once its trust is
+ * pinned; the issue's checklist is ticked for what was verified; never twice on one day.
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,11 +13,13 @@ import { type LocalStack, startLocalStack } from "../../src/cli/local-stack.js";
 import { loadRespondConfig } from "../../src/config.js";
 import type { Incident } from "../../src/domain/incident.js";
 import { MemoryLog } from "../../src/logger.js";
+import { OIDC_PROVIDER_URL, trustPolicy } from "../../src/oidc-plan/trust-policy.js";
 import { followThrough } from "../../src/playbook/follow-through.js";
 import { respondToKey } from "../../src/playbook/respond.js";
 import { createPlaybookDeps } from "../../src/responder.js";
 
 const DAY_MS = 86_400_000;
+const ROLE = "gh-demo-deploy-branch-main";
 const MIGRATED = `name: Deploy
 on:
   push:
@@ -87,6 +90,14 @@ describe("the daily follow-through", () => {
       ...current.incident,
       repository: world.repository,
       repositoryVisibility: "private",
+      // ...and the plan's role, as step 7 records it.
+      plan: {
+        summary: "",
+        files: [],
+        roles: [ROLE],
+        nothingToMigrate: false,
+        location: `incidents/${id}/evidence/plan/`,
+      },
     };
     const issue = await first.issues?.tracker.openIssue(
       { repository: world.repository, alertNumber: 0, installationId: world.installationId },
@@ -114,6 +125,10 @@ describe("the daily follow-through", () => {
     expect(check1?.secretsLeft).toEqual(["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]);
     expect(reminder?.raw).toContain("AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY still set in");
     expect(reminder?.raw).not.toContain("CODECOV_TOKEN");
+    // Nothing of the OIDC side exists yet in the key's account, read through the member role.
+    expect(check1).toMatchObject({ oidcProvider: "missing", oidcRoles: [{ name: ROLE, state: "missing" }] });
+    expect(reminder?.raw).toContain(`Role ${ROLE}: not created yet`);
+    expect(sandbox.state.callsTo("iam", "GetRole").at(-1)?.accountId).toBe(world.memberAccountId);
     expect(issueBody()).not.toContain("- [x]");
     // The day's summary goes to the channel itself.
     expect(summary?.threadTs).toBeUndefined();
@@ -141,6 +156,28 @@ describe("the daily follow-through", () => {
     if (!repo) throw new Error("no repository");
     repo.files = new Map([[".github/workflows/deploy.yml", MIGRATED]]);
     repo.actionsSecrets = ["CODECOV_TOKEN"];
+    // ...and creates the provider and the role, first with a trust that lets in every workflow.
+    const account = world.memberAccountId;
+    sandbox.state.addOidcProvider(account, OIDC_PROVIDER_URL, ["sts.amazonaws.com"]);
+    const pinned = trustPolicy(account, [
+      { value: `repo:${world.repository}:ref:refs/heads/main`, match: "StringEquals" },
+    ]);
+    const role = sandbox.state.addRole(account, ROLE, []);
+    role.trustPolicy = JSON.stringify(pinned).replace(
+      `"token.actions.githubusercontent.com:sub":["repo:${world.repository}:ref:refs/heads/main"]`,
+      `"token.actions.githubusercontent.com:sub":["repo:${world.repository}:*"]`,
+    );
+    const day30 = await followThrough(depsAt(30, start), { deleteProposalDays: 30 });
+    const check30 = day30.checked.find((c) => c.id === id)?.check;
+    expect(check30?.oidcRoles?.[0]?.state).toBe("too-wide");
+    expect(check30?.proposal).toBeUndefined();
+    expect(sandbox.state.slackMessages.at(-2)?.raw).toContain(`WARNING: role ${ROLE} trusts too much`);
+    expect(sandbox.state.slackMessages.at(-1)?.raw).toContain("an OIDC role's trust is not pinned");
+    expect(issueBody()).toContain(`- [x] ${CHECKLIST.createProvider}`);
+    expect(issueBody()).toContain(`- [ ] ${CHECKLIST.createRoles}`);
+
+    // The next day the trust is pinned to the branch, as the plan wrote it.
+    role.trustPolicy = JSON.stringify(pinned);
     const day31 = await followThrough(depsAt(31, start), { deleteProposalDays: 30 });
     const check31 = day31.checked.find((c) => c.id === id)?.check;
     expect(check31).toMatchObject({
@@ -152,6 +189,8 @@ describe("the daily follow-through", () => {
     expect(sandbox.state.slackMessages.at(-2)?.raw).toContain(
       "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY no longer set in",
     );
+    expect(check31?.oidcRoles).toEqual([{ name: ROLE, state: "created" }]);
+    expect(issueBody()).toContain(`- [x] ${CHECKLIST.createRoles}`);
     expect(issueBody()).toContain(`- [x] ${CHECKLIST.switchWorkflows}`);
     expect(issueBody()).toContain(`- [x] ${CHECKLIST.deleteSecrets}`);
     expect(issueBody()).toContain("- [ ] After a week green: deactivate the user's remaining keys");

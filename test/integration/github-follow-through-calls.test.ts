@@ -1,7 +1,7 @@
 /**
  * The follow-through's GitHub calls against the sandbox, over real HTTP with the real Octokit and a
- * GitHub App: the repository's Actions secret names (every page; "cannot tell" for an App without
- * Secrets: read), and the issue checklist ticked in place (a person's edits kept, no write when
+ * GitHub App: the repository's and an environment's Actions secret names (every page; "cannot tell"
+ * for an App without Secrets: read), and the issue checklist ticked in place (a person's edits kept, no write when
  * nothing changes, issues disabled or the issue gone told rather than thrown).
  */
 import { generateKeyPairSync } from "node:crypto";
@@ -44,11 +44,20 @@ beforeAll(async () => {
   sandbox.state.addRepo("acme/api", {
     installationId: 31,
     actionsSecrets: [...many, "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"],
+    environments: ["production", "qa/eu"],
+    environmentSecrets: new Map([
+      ["production", ["AWS_SECRET_ACCESS_KEY", "DEPLOY_TOKEN"]],
+      ["qa/eu", []],
+    ]),
     issues: [
       { number: 1, title: "Leaked AWS key", body: ISSUE_BODY, labels: [], createdAt: "2026-11-20T08:00:00Z" },
     ],
   });
-  sandbox.state.addRepo("acme/locked", { installationId: 32, actionsSecrets: ["AWS_ACCESS_KEY_ID"] });
+  sandbox.state.addRepo("acme/locked", {
+    installationId: 32,
+    actionsSecrets: ["AWS_ACCESS_KEY_ID"],
+    environments: ["production"],
+  });
   const locked = sandbox.state.repo("acme/locked");
   if (locked) locked.secretsUnreadable = true;
   sandbox.state.addRepo("acme/no-issues", { installationId: 33 });
@@ -73,6 +82,25 @@ describe("the repository's Actions secret names", () => {
       unknown: SECRETS_UNREADABLE,
     });
     expect(SECRETS_UNREADABLE).toContain("Secrets: read");
+  });
+});
+
+describe("an environment's secret names", () => {
+  it("lists one environment's names (any name, encoded in the path), with no value anywhere", async () => {
+    const source = new GitHubRepositorySource(clients());
+    expect(await source.environmentSecretNames("acme/api", "production")).toEqual({
+      names: ["AWS_SECRET_ACCESS_KEY", "DEPLOY_TOKEN"],
+    });
+    expect(await source.environmentSecretNames("acme/api", "qa/eu")).toEqual({ names: [] });
+    expect(sandbox.state.callsTo("github", "listEnvironmentSecrets").length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("an environment deleted since holds no secrets; without Secrets: read it cannot tell", async () => {
+    const source = new GitHubRepositorySource(clients());
+    expect(await source.environmentSecretNames("acme/api", "staging")).toEqual({ names: [] });
+    expect(await source.environmentSecretNames("acme/locked", "production", 32)).toEqual({
+      unknown: SECRETS_UNREADABLE,
+    });
   });
 });
 

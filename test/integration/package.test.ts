@@ -698,16 +698,25 @@ describe("the queues' failure paths", () => {
       // Lambda refuses MaximumBatchingWindowInSeconds on a FIFO event source.
       expect(mapping.MaximumBatchingWindowInSeconds, fn).toBeUndefined();
     }
-    // contain may send to both, investigate to both (its continuation), notify to neither.
-    for (const fn of ["contain", "investigate"] as const) {
-      expect(
-        withAction(roleOf(fn).statements, "sqs:SendMessage")
-          .flatMap((s) => s.resources.map(getAttTarget))
-          .sort(),
-        fn,
-      ).toEqual([consumedQueue("investigate").queueId, consumedQueue("notify").queueId].sort());
-    }
-    expect(withAction(roleOf("notify").statements, "sqs:SendMessage")).toEqual([]);
+    // contain may send to both, investigate to both (its continuation) and its own dead-letter queue
+    // (a poison message, src/adapters/aws/poison-messages.ts), notify to its own dead-letter queue only.
+    const deadLetterQueueOf = (fn: "investigate" | "notify") =>
+      getAttTarget(obj(props(consumedQueue(fn).queueId).RedrivePolicy, "RedrivePolicy").deadLetterTargetArn);
+    const sendsTo = (fn: "contain" | "investigate" | "notify") =>
+      withAction(roleOf(fn).statements, "sqs:SendMessage")
+        .flatMap((s) => s.resources.map(getAttTarget))
+        .sort();
+    const stageQueues = [consumedQueue("investigate").queueId, consumedQueue("notify").queueId];
+    expect(sendsTo("contain")).toEqual([...stageQueues].sort());
+    expect(sendsTo("investigate")).toEqual([...stageQueues, deadLetterQueueOf("investigate")].sort());
+    expect(sendsTo("notify")).toEqual([deadLetterQueueOf("notify")]);
+    // Each function is told its own dead-letter queue, the one its role may send to.
+    expect(obj(env("investigate").INVESTIGATION_DEAD_LETTER_QUEUE_URL, "dlq").Ref).toBe(
+      deadLetterQueueOf("investigate"),
+    );
+    expect(obj(env("notify").NOTIFICATION_DEAD_LETTER_QUEUE_URL, "dlq").Ref).toBe(
+      deadLetterQueueOf("notify"),
+    );
   });
 
   it("moves a message that failed 5 times to a dead-letter queue (FIFO for a FIFO queue) kept 14 days, with an alarm that notifies", () => {

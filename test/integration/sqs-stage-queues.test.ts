@@ -15,7 +15,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fakeAccountId } from "../../sandbox/fake-ids.js";
 import type { Sandbox } from "../../sandbox/server.js";
 import { NOTIFICATION_GROUP, SqsStageQueues } from "../../src/adapters/aws/sqs-stage-queues.js";
-import { parseInvestigationTask, parseNotificationTask } from "../../src/domain/stage-task.js";
+import {
+  FOLLOW_THROUGH_GROUP,
+  parseInvestigationTask,
+  parseNotificationTask,
+} from "../../src/domain/stage-task.js";
 import { startSqsSandbox } from "../support/sqs-sandbox.js";
 
 let sandbox: Sandbox;
@@ -96,6 +100,31 @@ describe("SqsStageQueues against the sandbox's FIFO queues", () => {
         task.kind === "investigate" ? task.incidentId : "",
       );
     }
+  });
+
+  it("the follow-through's hand-over to a fresh run goes to the schedule's group, read back as sent, and each part is a new message", async () => {
+    const { urls, stages } = await queues();
+    const tally = {
+      since: "2026-12-05T02:00:00.000Z",
+      checked: 3,
+      alerts: [],
+      staticKeysLeft: 1,
+      secretsLeft: 0,
+      rolesToCreate: 1,
+      rolesWrong: [],
+      proposals: 0,
+      failed: [],
+    };
+    const part1 = { kind: "follow-through" as const, resume: { after: "gh__acme__api__3", part: 1, tally } };
+    const part2 = { ...part1, resume: { ...part1.resume, after: "gh__acme__api__6", part: 2 } };
+    await stages.investigate(part1);
+    // The same part handed over again (its run retried) is taken in once.
+    await stages.investigate(part1);
+    await stages.investigate(part2);
+    const taken = await drain(urls.investigation);
+    expect(taken.map(groupOf)).toEqual([FOLLOW_THROUGH_GROUP, FOLLOW_THROUGH_GROUP]);
+    expect(taken.map((m) => parseInvestigationTask(m.Body ?? ""))).toEqual([part1, part2]);
+    expect(taken[0]?.MessageAttributes?.incidentId).toBeUndefined();
   });
 
   it("the same hand-over twice within 5 minutes (a redelivered containment) is taken in once", async () => {

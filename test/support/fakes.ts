@@ -143,6 +143,20 @@ export class FakeAccountIam implements AccountIam {
     this.calls.push("ListAccessKeys");
     return this.keys.get(accessKeyId)?.status;
   }
+  /** Role name -> trust policy (JSON); provider ARN -> audiences; what reading them throws. */
+  readonly roles = new Map<string, string>();
+  readonly oidcProviders = new Map<string, string[]>();
+  failRoleReads: Error | undefined;
+  async roleTrustPolicy(roleName: string): Promise<string | undefined> {
+    this.calls.push("GetRole");
+    if (this.failRoleReads) throw this.failRoleReads;
+    return this.roles.get(roleName);
+  }
+  async oidcProviderAudiences(providerArn: string): Promise<string[] | undefined> {
+    this.calls.push("GetOpenIDConnectProvider");
+    if (this.failRoleReads) throw this.failRoleReads;
+    return this.oidcProviders.get(providerArn);
+  }
 }
 
 export class FakeKeyDirectory implements KeyDirectory {
@@ -229,6 +243,15 @@ export class FakeRepositoryReader implements RepositoryReader {
   async secretNames(): Promise<RepositorySecretNames> {
     if (this.secrets instanceof Error) throw this.secrets;
     return this.secrets;
+  }
+  /** Each environment's secret names, or what listing them answers instead (none: no secrets). */
+  readonly environmentSecrets = new Map<string, RepositorySecretNames | Error>();
+  readonly environmentsAsked: string[] = [];
+  async environmentSecretNames(_repository: string, environment: string): Promise<RepositorySecretNames> {
+    this.environmentsAsked.push(environment);
+    const answer = this.environmentSecrets.get(environment) ?? { names: [] };
+    if (answer instanceof Error) throw answer;
+    return answer;
   }
 }
 

@@ -7,13 +7,16 @@ import type { StageQueues } from "../../src/ports.js";
 
 export class RecordingStageQueues implements StageQueues {
   readonly investigated: Array<Extract<InvestigationTask, { kind: "investigate" }>> = [];
+  /** The follow-through's hand-overs to a fresh run. */
+  readonly followThroughs: Array<Extract<InvestigationTask, { kind: "follow-through" }>> = [];
   readonly notified: NotificationTask[] = [];
   failInvestigate: Error[] = [];
   failNotify: Error[] = [];
-  async investigate(task: Extract<InvestigationTask, { kind: "investigate" }>): Promise<void> {
+  async investigate(task: InvestigationTask): Promise<void> {
     const failure = this.failInvestigate.shift();
     if (failure) throw failure;
-    this.investigated.push(structuredClone(task));
+    if (task.kind === "follow-through") this.followThroughs.push(structuredClone(task));
+    else this.investigated.push(structuredClone(task));
   }
   async notify(task: NotificationTask): Promise<void> {
     const failure = this.failNotify.shift();

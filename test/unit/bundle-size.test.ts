@@ -12,6 +12,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, type Metafile } from "esbuild";
 import { describe, expect, it } from "vitest";
+import { bytesByPackage } from "../../bench/bundle-composition.js";
 import shared from "../../esbuild.config.cjs";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -38,15 +39,9 @@ async function buildIntake(): Promise<Metafile["outputs"][string]> {
   }
 }
 
-/** Bytes per package (or source file) in the bundle, largest first: what a failure should point at. */
+/** The largest packages in the bundle: what a failure should point at. */
 function largestInputs(bundle: Metafile["outputs"][string], count: number): string[] {
-  const byPackage = new Map<string, number>();
-  for (const [path, input] of Object.entries(bundle.inputs)) {
-    const name = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)?.[1] ?? path;
-    byPackage.set(name, (byPackage.get(name) ?? 0) + input.bytesInOutput);
-  }
-  return [...byPackage]
-    .sort((a, b) => b[1] - a[1])
+  return bytesByPackage(bundle)
     .slice(0, count)
     .map(([name, bytes]) => `${name} ${bytes}`);
 }

@@ -8,7 +8,7 @@ import { IncomingWebhookHTTPError, IncomingWebhookRequestError } from "@slack/we
 import { describe, expect, it } from "vitest";
 import { toResponderError as githubError } from "../../src/adapters/github/github-errors.js";
 import { toSlackFailure } from "../../src/adapters/slack/slack-errors.js";
-import { PermanentFailure, TransientFailure } from "../../src/domain/errors.js";
+import { PermanentFailure, TransientFailure, UnprocessableMessage } from "../../src/domain/errors.js";
 
 describe("Slack's answers", () => {
   it.each([
@@ -41,6 +41,26 @@ describe("Slack's answers", () => {
     ["a Web API 503", new WebAPIHTTPError(503, "Service Unavailable", {})],
   ])("%s passes with time", (_name, error) => {
     expect(toSlackFailure(error)).toBeInstanceOf(TransientFailure);
+  });
+
+  it.each([
+    ["blocks Slack cannot render", new WebAPIPlatformError({ ok: false, error: "invalid_blocks" })],
+    ["a message too long", new WebAPIPlatformError({ ok: false, error: "msg_too_long" })],
+    [
+      "a webhook payload Slack cannot read (400)",
+      new IncomingWebhookHTTPError(400, "Bad Request", "invalid_payload"),
+    ],
+  ])("%s refuses the message itself: the same message is refused every time", (_name, error) => {
+    const failure = toSlackFailure(error);
+    expect(failure).toBeInstanceOf(UnprocessableMessage);
+    expect(failure.message).toMatch(/Slack refused the message's content/);
+  });
+
+  it.each([
+    ["a revoked token", new WebAPIPlatformError({ ok: false, error: "token_revoked" })],
+    ["a deleted webhook (404 no_service)", new IncomingWebhookHTTPError(404, "Not Found", "no_service")],
+  ])("%s is lifted by a fix, so it is not the message's fault", (_name, error) => {
+    expect(toSlackFailure(error)).not.toBeInstanceOf(UnprocessableMessage);
   });
 
   it("never echoes the webhook URL", () => {

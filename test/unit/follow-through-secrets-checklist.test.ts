@@ -11,7 +11,9 @@ import { tickChecklist } from "../../src/adapters/github/issue-tracker.js";
 import { SECRETS_UNREADABLE } from "../../src/adapters/github/repository-source.js";
 import { TransientFailure } from "../../src/domain/errors.js";
 import type { Incident } from "../../src/domain/incident.js";
+import { planMigration } from "../../src/oidc-plan/plan.js";
 import { followThrough } from "../../src/playbook/follow-through.js";
+import { plannedEnvironments } from "../../src/playbook/prevent.js";
 import type { PlaybookDeps } from "../../src/playbook/respond.js";
 import {
   FakeAlertSource,
@@ -71,7 +73,7 @@ class ThreadNotifier extends RecordingNotifier {
 }
 
 /** A key contained 40 days ago in acme/api, with the plan's record of which secrets held it. */
-async function scenario(visibility: "private" | "public" = "private") {
+async function scenario(visibility: "private" | "public" = "private", environments?: string[]) {
   const account = fakeAccountId();
   const accessKeyId = fakeAccessKeyId();
   const containedAt = new Date("2026-10-01T02:00:00.000Z");
@@ -97,6 +99,7 @@ async function scenario(visibility: "private" | "public" = "private") {
       roles: [],
       nothingToMigrate: false,
       keySecrets: ["PROD_AWS_KEY_ID", "PROD_AWS_SECRET"],
+      ...(environments ? { environments } : {}),
       location: "incidents/gh__acme__api__7/evidence/plan/",
     },
   };
@@ -185,6 +188,93 @@ describe("follow-through: the repository secrets that held the key", () => {
     expect(check?.secretsLeft).toEqual(["LEGACY_AWS_KEY_ID"]);
     expect(check?.keySecrets).toEqual(
       expect.arrayContaining(["PROD_AWS_KEY_ID", "LEGACY_AWS_KEY_ID", "LEGACY_AWS_SECRET"]),
+    );
+  });
+});
+
+describe("follow-through: the key's secrets in the environments its jobs run in", () => {
+  it("withholds the proposal while an environment still holds a key secret, and says how to delete it", async () => {
+    const { repositories, run } = await scenario("private", ["production"]);
+    repositories.secrets = { names: [] };
+    repositories.environmentSecrets.set("production", { names: ["PROD_AWS_SECRET", "DEPLOY_TOKEN"] });
+    const { check, reminder } = await run();
+    expect(check?.environmentSecretsLeft).toEqual([
+      { environment: "production", names: ["PROD_AWS_SECRET"] },
+    ]);
+    expect(check?.proposal).toBeUndefined();
+    expect(reminder).toContain("Environment secrets: PROD_AWS_SECRET still set in environment production.");
+    expect(reminder).toContain("gh secret delete PROD_AWS_SECRET --env production --repo acme/api");
+    expect(reminder).not.toContain("DEPLOY_TOKEN");
+    expect(reminder).toContain("Deletion will be proposed once the secrets are deleted");
+  });
+
+  it("proposes deletion once the environments hold none of them, and says only organisation secrets were not checked", async () => {
+    const { repositories, run } = await scenario("private", ["production"]);
+    repositories.secrets = { names: [] };
+    repositories.environmentSecrets.set("production", { names: ["DEPLOY_TOKEN"] });
+    const { check, reminder } = await run();
+    expect(check).toMatchObject({
+      environments: ["production"],
+      environmentSecretsLeft: [],
+      proposal: "delete-key",
+    });
+    expect(reminder).toContain("Environment secrets: none of them set in production.");
+    expect(reminder).toContain("Organisation secrets of the same names were not checked.");
+    expect(reminder).not.toContain("Environment and organisation secrets");
+  });
+
+  it("the plan records the environments its roles serve, for the checks after the workflows are migrated", async () => {
+    const plan = await planMigration({
+      repository: { owner: "acme", name: "api", defaultBranch: "main", environments: ["production"] },
+      workflows: [
+        {
+          path: ".github/workflows/deploy.yml",
+          content: STATIC.replace(
+            "    runs-on: ubuntu-latest\n",
+            "    runs-on: ubuntu-latest\n    environment: production\n",
+          ),
+        },
+      ],
+      accountId: "123456789012",
+    });
+    expect(plannedEnvironments(plan)).toEqual({ environments: ["production"] });
+  });
+
+  it("checks the environments today's workflows still deploy to, too", async () => {
+    const { repositories, run } = await scenario();
+    repositories.files.set(
+      ".github/workflows/deploy.yml",
+      STATIC.replace(
+        "    runs-on: ubuntu-latest\n",
+        "    runs-on: ubuntu-latest\n    environment: staging\n",
+      ),
+    );
+    repositories.secrets = { names: [] };
+    repositories.environmentSecrets.set("staging", { names: ["PROD_AWS_KEY_ID"] });
+    const { check } = await run();
+    expect(repositories.environmentsAsked).toEqual(["staging"]);
+    expect(check?.environmentSecretsLeft).toEqual([{ environment: "staging", names: ["PROD_AWS_KEY_ID"] }]);
+  });
+
+  it("a read that failed today holds the proposal; an App without Secrets: read gets it with a plain warning", async () => {
+    const failing = await scenario("private", ["production"]);
+    failing.repositories.secrets = { names: [] };
+    failing.repositories.environmentSecrets.set(
+      "production",
+      new TransientFailure("GitHub 502", "github-502"),
+    );
+    const failed = await failing.run();
+    expect(failed.result.failed).toEqual([]);
+    expect(failed.check?.environmentSecretsUnknown).toContain("502");
+    expect(failed.check?.proposal).toBeUndefined();
+
+    const locked = await scenario("private", ["production"]);
+    locked.repositories.secrets = { names: [] };
+    locked.repositories.environmentSecrets.set("production", { unknown: SECRETS_UNREADABLE });
+    const told = await locked.run();
+    expect(told.check?.proposal).toBe("delete-key");
+    expect(told.reminder).toContain(
+      "Before you delete it: the secrets of environment(s) production were NOT all checked. Make sure PROD_AWS_KEY_ID, PROD_AWS_SECRET are deleted from them too.",
     );
   });
 });

@@ -7,7 +7,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { FOLLOW_THROUGH_TASK } from "../../src/domain/stage-task.js";
+import { FOLLOW_THROUGH_GROUP, FOLLOW_THROUGH_TASK } from "../../src/domain/stage-task.js";
+import { PLANNED_ROLE_PREFIX } from "../../src/oidc-plan/plan.js";
+import { OIDC_PROVIDER_HOST } from "../../src/oidc-plan/trust-policy.js";
 import { AWS_ACTIONS, CONTAINMENT_GRANTEES } from "../../src/permissions.js";
 
 const root = join(import.meta.dirname, "..", "..");
@@ -125,6 +127,21 @@ function allowedActions(statements: PolicyStatement[]): string[] {
   return statements.filter((s) => s.Effect === "Allow").flatMap((s) => list(s.Action));
 }
 
+/** The resources a role may call iam:GetRole and iam:GetOpenIDConnectProvider on. */
+function oidcReads(statements: PolicyStatement[]): { role: string[]; provider: string[] } {
+  const on = (action: string) =>
+    statements
+      .filter((s) => s.Effect === "Allow" && list(s.Action).includes(action))
+      .flatMap((s) => list(s.Resource));
+  return { role: on("iam:GetRole"), provider: on("iam:GetOpenIDConnectProvider") };
+}
+
+/** The follow-through reads the roles the plan names and GitHub's provider, in its own account only. */
+const PLANNED_OIDC_READS = {
+  role: [`arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/${PLANNED_ROLE_PREFIX}*`],
+  provider: [`arn:\${AWS::Partition}:iam::\${AWS::AccountId}:oidc-provider/${OIDC_PROVIDER_HOST}`],
+};
+
 /** Roles (of either template) allowed to change a key: deactivate it or write a user policy. */
 function rolesThatChangeKeys(resources: RoleResources): string[] {
   return Object.entries(resources)
@@ -179,10 +196,17 @@ describe("infra/member-role.yml", () => {
       "account:ListRegions",
       "cloudtrail:LookupEvents",
       "iam:GetAccessKeyLastUsed",
+      "iam:GetOpenIDConnectProvider",
+      "iam:GetRole",
       "iam:ListAccessKeys",
       "iam:PutRolePolicy",
     ]);
     expect(rolesThatChangeKeys(template.Resources)).toEqual(["MemberRole"]);
+  });
+
+  it("lets the investigator role, and not the containment role, read only the planned OIDC roles (gh-*) and GitHub's provider", () => {
+    expect(oidcReads(statementsOf("InvestigatorRole"))).toEqual(PLANNED_OIDC_READS);
+    expect(oidcReads(statementsOf("MemberRole"))).toEqual({ role: [], provider: [] });
   });
 
   it("has the containment role trusted by ResponderRoleArn only and the investigator role by InvestigatorRoleArn only", () => {
@@ -256,6 +280,12 @@ describe("serverless.yml: the functions' own roles (home account)", () => {
     }
   });
 
+  it("lets investigate, and no other function, read only the planned OIDC roles (gh-*) and GitHub's provider", () => {
+    expect(oidcReads(statementsOf("InvestigateRole"))).toEqual(PLANNED_OIDC_READS);
+    for (const role of ["IntakeRole", "ContainRole", "NotifyRole"])
+      expect(oidcReads(statementsOf(role)), role).toEqual({ role: [], provider: [] });
+  });
+
   it("gives notify no IAM, STS, CloudTrail, Account or Organizations action: it posts and writes reports", () => {
     const actions = allowedActions(statementsOf("NotifyRole"));
     expect(actions).toContain("ssm:GetParameters");
@@ -302,7 +332,8 @@ describe("serverless.yml: the AWS Health trigger and the daily schedule", () => 
     expect(JSON.parse(String(targets[0]?.Input))).toEqual(FOLLOW_THROUGH_TASK);
     // A FIFO target needs a message group. EventBridge cannot send a deduplication id, so the queue
     // must deduplicate by content (EventBridge API reference, Target.SqsParameters).
-    expect(targets[0]?.SqsParameters?.MessageGroupId).toMatch(/^[\w-]{1,128}$/);
+    // The same group the follow-through's later parts are sent to (sqs-stage-queues.ts): one part at a time.
+    expect(targets[0]?.SqsParameters?.MessageGroupId).toBe(FOLLOW_THROUGH_GROUP);
     expect(resources.InvestigationQueue?.Properties.ContentBasedDeduplication).toBe(true);
     expect(resources.InvestigationQueuePolicy?.Properties.Queues).toEqual(["InvestigationQueue"]);
     const policy = resources.InvestigationQueuePolicy?.Properties.PolicyDocument as { Statement: unknown[] };

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { FileEvidenceStore } from "../../src/adapters/local/file-evidence-store.js";
-import { PermanentFailure, TransientFailure } from "../../src/domain/errors.js";
+import { TransientFailure, UnprocessableMessage } from "../../src/domain/errors.js";
 import type { Incident } from "../../src/domain/incident.js";
 import type { InvestigationTask } from "../../src/domain/stage-task.js";
 import { MemoryLog } from "../../src/logger.js";
@@ -136,22 +136,23 @@ describe("runInvestigationTask", () => {
     expect(deps.stages.investigated).toEqual([task({ attempt: 1 })]);
   });
 
-  it.each([
-    ["the last attempt", { attempt: 2 }],
-    ["the last continuation", { continuation: 24 }],
-  ])(
-    "on %s a failure is given up: said on the incident, and the follow-up still goes out",
-    async (_what, more) => {
-      const { w, deps, task, options, incident } = await containedWorld(throttled);
-      await runInvestigationTask(task(more), deps, options());
+  it("on the last attempt a failure is given up: said on the incident, and the follow-up still goes out", async () => {
+    const { w, deps, task, options, incident } = await containedWorld(throttled);
+    await runInvestigationTask(task({ attempt: 2 }), deps, options());
 
-      expect(deps.stages.investigated).toEqual([]);
-      expect(deps.stages.notified).toEqual([
-        { kind: "notice", incidentId: incident.id, notice: "follow-up" },
-      ]);
-      expect(w.incidents.only().warnings.join("\n")).toContain("Forensics did not complete");
-    },
-  );
+    expect(deps.stages.investigated).toEqual([]);
+    expect(deps.stages.notified).toEqual([{ kind: "notice", incidentId: incident.id, notice: "follow-up" }]);
+    expect(w.incidents.only().warnings.join("\n")).toContain("Forensics did not complete");
+  });
+
+  it("on the last continuation a passing failure is still retried: the runs are used up, not the attempts", async () => {
+    const { w, deps, task, options } = await containedWorld(throttled);
+    await runInvestigationTask(task({ continuation: 24 }), deps, options());
+
+    expect(deps.stages.investigated).toEqual([task({ continuation: 24, attempt: 1 })]);
+    expect(deps.stages.notified).toEqual([]);
+    expect(w.incidents.only().warnings.join("\n")).not.toContain("Forensics did not complete");
+  });
 
   it("an incident that is not contained is not investigated, and nothing is handed on", async () => {
     const { w, deps, task, options, incident } = await containedWorld();
@@ -173,8 +174,8 @@ describe("runInvestigationTask", () => {
       deps,
       options(),
     ).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(PermanentFailure);
-    expect((error as PermanentFailure).code).toBe("IncidentMissing");
+    expect(error).toBeInstanceOf(UnprocessableMessage);
+    expect((error as UnprocessableMessage).code).toBe("IncidentMissing");
   });
 
   it("every line the stage logs names its incident; the base log gets no incident key of its own", async () => {

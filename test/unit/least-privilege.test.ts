@@ -351,12 +351,15 @@ describe("least privilege: a deploy cannot fail at 2 AM with AccessDenied", () =
 
   it("finds the SDK calls it is meant to find (the scan itself works on the real tree)", () => {
     const found = new Set(scan.uses.map((u) => iamActionOf(u.client, u.command)));
-    // Containment's own calls: if the scanner missed these it would prove nothing.
+    // Containment's own calls, and the follow-through's OIDC reads: if the scanner missed these it
+    // would prove nothing.
     for (const action of [
       "sts:GetAccessKeyInfo",
       "iam:UpdateAccessKey",
       "iam:PutUserPolicy",
       "ssm:GetParameters",
+      "iam:GetRole",
+      "iam:GetOpenIDConnectProvider",
     ]) {
       expect(found, `the scan did not see ${action}`).toContain(action);
     }

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { FileEvidenceStore } from "../../src/adapters/local/file-evidence-store.js";
-import { PermanentFailure, TransientFailure } from "../../src/domain/errors.js";
+import { PermanentFailure, TransientFailure, UnprocessableMessage } from "../../src/domain/errors.js";
 import type { Incident } from "../../src/domain/incident.js";
 import type { NotificationTask } from "../../src/domain/stage-task.js";
 import { NOT_TOLD } from "../../src/playbook/failure-policy.js";
@@ -181,7 +181,7 @@ describe("messages that are not the incident's own notices", () => {
       deps,
       once,
     ).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(PermanentFailure);
+    expect(error).toBeInstanceOf(UnprocessableMessage);
     expect((error as PermanentFailure).code).toBe("IncidentMissing");
   });
 });

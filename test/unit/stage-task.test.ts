@@ -27,6 +27,33 @@ describe("parseInvestigationTask", () => {
     );
   });
 
+  it("the follow-through's hand-over to a fresh run survives the queue unchanged, and a malformed one is refused", () => {
+    const task: InvestigationTask = {
+      kind: "follow-through",
+      resume: {
+        after: "gh__acme__api__7",
+        part: 2,
+        tally: {
+          since: "2026-12-05T02:00:00.000Z",
+          checked: 180,
+          alerts: ["gh__acme__web__3"],
+          staticKeysLeft: 12,
+          secretsLeft: 4,
+          rolesToCreate: 9,
+          rolesWrong: ["gh__acme__ops__1"],
+          proposals: 2,
+          failed: [],
+        },
+      },
+    };
+    expect(parseInvestigationTask(JSON.stringify(task))).toEqual(task);
+    refused(
+      () => parseInvestigationTask(JSON.stringify({ ...task, resume: { ...task.resume, after: "../x" } })),
+      /no valid incidentId/,
+    );
+    refused(() => parseInvestigationTask(JSON.stringify({ kind: "follow-through" })), /no progress/);
+  });
+
   it("an investigate task survives the queue unchanged (continuation and attempt included)", () => {
     const task: InvestigationTask = {
       kind: "investigate",

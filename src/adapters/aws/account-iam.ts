@@ -1,9 +1,12 @@
 /**
  * IAM in one account, as containment needs it (playbook step 3): deactivate, revoke sessions, check
- * for AWS's quarantine policy, read the key back. Deactivate, never delete (facts.md).
+ * for AWS's quarantine policy, read the key back. Deactivate, never delete (facts.md). The daily
+ * follow-through also reads the planned OIDC roles and GitHub's provider here.
  */
 import {
   GetAccessKeyLastUsedCommand,
+  GetOpenIDConnectProviderCommand,
+  GetRoleCommand,
   type IAMClient,
   ListAccessKeysCommand,
   ListAttachedUserPoliciesCommand,
@@ -100,6 +103,30 @@ export class AwsAccountIam implements AccountIam {
       return names;
     } catch (error: unknown) {
       throw toResponderError(error, `iam:ListAttachedUserPolicies for ${userName} in ${this.accountId}`);
+    }
+  }
+
+  async roleTrustPolicy(roleName: string): Promise<string | undefined> {
+    try {
+      const out = await this.iam.send(new GetRoleCommand({ RoleName: roleName }));
+      const document = out.Role?.AssumeRolePolicyDocument ?? "";
+      // IAM returns policy documents URL-encoded (RFC 3986); a JSON document starts with `{`.
+      return document.startsWith("{") ? document : decodeURIComponent(document);
+    } catch (error: unknown) {
+      if (isNotFound(error)) return undefined;
+      throw toResponderError(error, `iam:GetRole ${roleName} in ${this.accountId}`);
+    }
+  }
+
+  async oidcProviderAudiences(providerArn: string): Promise<string[] | undefined> {
+    try {
+      const out = await this.iam.send(
+        new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: providerArn }),
+      );
+      return out.ClientIDList ?? [];
+    } catch (error: unknown) {
+      if (isNotFound(error)) return undefined;
+      throw toResponderError(error, `iam:GetOpenIDConnectProvider in ${this.accountId}`);
     }
   }
 

@@ -10,7 +10,11 @@ import { createHash } from "node:crypto";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { RespondConfig } from "../../config.js";
 import { ConfigError, TransientFailure } from "../../domain/errors.js";
-import type { InvestigationTask, NotificationTask } from "../../domain/stage-task.js";
+import {
+  FOLLOW_THROUGH_GROUP,
+  type InvestigationTask,
+  type NotificationTask,
+} from "../../domain/stage-task.js";
 import type { StageQueues } from "../../ports.js";
 import { toResponderError } from "./aws-errors.js";
 
@@ -37,7 +41,10 @@ export class SqsStageQueues implements StageQueues {
     this.#urls = urls;
   }
 
-  investigate(task: Extract<InvestigationTask, { kind: "investigate" }>): Promise<void> {
+  investigate(task: InvestigationTask): Promise<void> {
+    // The follow-through's parts share the schedule's group: one part at a time, in order.
+    if (task.kind === "follow-through")
+      return this.#send(this.#urls.investigation, FOLLOW_THROUGH_GROUP, task, undefined);
     return this.#send(this.#urls.investigation, task.accountId, task, task.incidentId);
   }
 

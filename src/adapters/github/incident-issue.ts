@@ -8,6 +8,7 @@
 import ipaddr from "ipaddr.js";
 import type { Incident } from "../../domain/incident.js";
 import type { Findings } from "../../forensics/findings.js";
+import { missingLines, partialExplanation } from "../../forensics/partial-snapshot.js";
 import { containedAt } from "../../playbook/timeline.js";
 import { mdText } from "../../report/markdown-text.js";
 import { planSummaryMarkdown } from "../../report/plan-summary.js";
@@ -21,6 +22,8 @@ export const ISSUE_LABEL = "leak-responder";
  * of the issue: a tick replaces `- [ ] <text>` with `- [x] <text>` and nothing else.
  */
 export const CHECKLIST = {
+  createProvider: "Create the IAM OIDC provider for `token.actions.githubusercontent.com` (once per account)",
+  createRoles: "Create the role(s) from the plan beside the existing user",
   switchWorkflows: "Switch one workflow at a time to the rewritten version",
   deleteSecrets: "Delete the `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` repository secrets",
 } as const;
@@ -101,6 +104,7 @@ export function incidentIssue(input: {
   if (visibility !== "private" && visibility !== "internal") return publicIssue(incident);
   const plain = (text: string): string => (hideIps ? withoutIps(plainText(text)) : plainText(text));
   const key = incident.accessKeyId ?? "an AWS access key";
+  const partial = incident.forensics?.partial;
   const leak = incident.leakLocation;
   const people = leakPeopleWords(leak?.people, leak?.type);
   const where = leak?.path
@@ -109,6 +113,14 @@ export function incidentIssue(input: {
   const lines: string[] = [
     `GitHub secret scanning found the AWS access key ${key} in ${where}${leak?.url ? ` ([view](${leak.url}))` : ""}.`,
     ...(people ? ["", `Put there by: ${plain(people)}.`] : []),
+    ...(partial
+      ? [
+          "",
+          `> ⚠️ **PARTIAL SNAPSHOT:** ${plain(partialExplanation(partial))}`,
+          ">",
+          ...missingLines(partial).map((line) => `> - ${plain(line)}`),
+        ]
+      : []),
     "",
     "## What was done",
     "",
@@ -183,8 +195,8 @@ export function incidentIssue(input: {
     "",
     "## Checklist",
     "",
-    "- [ ] Create the IAM OIDC provider for `token.actions.githubusercontent.com` (once per account)",
-    "- [ ] Create the role(s) from the plan beside the existing user",
+    `- [ ] ${CHECKLIST.createProvider}`,
+    `- [ ] ${CHECKLIST.createRoles}`,
     "- [ ] Prove a role on a test branch with the plan's smoke-test workflow",
     `- [ ] ${CHECKLIST.switchWorkflows}`,
     `- [ ] ${CHECKLIST.deleteSecrets}`,

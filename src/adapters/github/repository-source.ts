@@ -3,8 +3,8 @@
  * creation date and default branch (they decide the sub format: facts.md, GitHub Actions OIDC), its
  * environments, its sub claim customisation (404 = GitHub's default), and its workflow files through
  * the contents API. Needs `metadata: read`, `contents: read` and `actions: read` (App) or `repo`.
- * The follow-through also lists the repository's Actions secret names, which needs `secrets: read`
- * (optional: without it the answer is "cannot tell").
+ * The follow-through also lists the repository's and its environments' Actions secret names, which
+ * needs `secrets: read` (optional: without it the answer is "cannot tell").
  */
 import { PermanentFailure } from "../../domain/errors.js";
 import type { PlanRepository } from "../../oidc-plan/sub-claims.js";
@@ -28,6 +28,35 @@ export interface RepositorySnapshot {
   workflows: WorkflowFile[];
   /** Workflow files not read, with why (too large, not base64, over the file limit). */
   skipped: Array<{ path: string; reason: string }>;
+}
+
+/** Secret names, every page (GitHub's `{ total_count, secrets: [{ name }] }`); a refusal is "cannot tell". */
+async function listSecretNames(
+  what: string,
+  fetchPage: (page: number) => Promise<{ data: unknown }>,
+  options: { goneIsEmpty?: boolean } = {},
+): Promise<RepositorySecretNames> {
+  const names: string[] = [];
+  try {
+    for (let page = 1; page <= MAX_SECRET_PAGES; page++) {
+      const raw = record((await fetchPage(page)).data);
+      const list = Array.isArray(raw.secrets) ? raw.secrets : [];
+      for (const secret of list) {
+        const name = str(record(secret).name);
+        if (name) names.push(name);
+      }
+      if (list.length < 100 || names.length >= (num(raw.total_count) ?? 0)) break;
+    }
+    return { names };
+  } catch (error: unknown) {
+    // A 403 that is a rate limit passes with time (transient): only a refusal is "cannot tell".
+    const mapped = toResponderError(error, what);
+    const status = statusOf(error);
+    if (options.goneIsEmpty && status === 404 && mapped instanceof PermanentFailure) return { names: [] };
+    if ((status === 403 || status === 404) && mapped instanceof PermanentFailure)
+      return { unknown: SECRETS_UNREADABLE };
+    throw mapped;
+  }
 }
 
 function statusOf(error: unknown): number {
@@ -104,38 +133,41 @@ export class GitHubRepositorySource {
 
   /**
    * GET /repos/{o}/{r}/actions/secrets, every page: the names of the repository's Actions secrets
-   * (GitHub never returns a value). Environment and organisation secrets are not listed here.
+   * (GitHub never returns a value). Organisation secrets are not listed here.
    * 403 and 404 (the App lacks `secrets: read`, or cannot see the repository) are "cannot tell".
    */
   async secretNames(repository: string, installationId?: number): Promise<RepositorySecretNames> {
     const [owner = "", repo = ""] = repository.split("/");
     const client = this.clientFor(installationId ?? (await this.clientFor.installationOf?.(repository)));
-    const names: string[] = [];
-    try {
-      for (let page = 1; page <= MAX_SECRET_PAGES; page++) {
-        const { data } = await client.request("GET /repos/{owner}/{repo}/actions/secrets", {
+    return listSecretNames(`Listing the Actions secrets of ${repository}`, (page) =>
+      client.request("GET /repos/{owner}/{repo}/actions/secrets", { owner, repo, per_page: 100, page }),
+    );
+  }
+
+  /**
+   * GET /repos/{o}/{r}/environments/{name}/secrets, every page: one environment's secret names (the
+   * same `secrets: read` permission). An environment that no longer exists answers 404: "cannot tell"
+   * would hold the deletion proposal for ever, so it is told as no secrets at all.
+   */
+  async environmentSecretNames(
+    repository: string,
+    environment: string,
+    installationId?: number,
+  ): Promise<RepositorySecretNames> {
+    const [owner = "", repo = ""] = repository.split("/");
+    const client = this.clientFor(installationId ?? (await this.clientFor.installationOf?.(repository)));
+    return listSecretNames(
+      `Listing the secrets of environment ${environment} in ${repository}`,
+      (page) =>
+        client.request("GET /repos/{owner}/{repo}/environments/{environment_name}/secrets", {
           owner,
           repo,
+          environment_name: environment,
           per_page: 100,
           page,
-        });
-        const raw = record(data);
-        const list = Array.isArray(raw.secrets) ? raw.secrets : [];
-        for (const secret of list) {
-          const name = str(record(secret).name);
-          if (name) names.push(name);
-        }
-        if (list.length < 100 || names.length >= (num(raw.total_count) ?? 0)) break;
-      }
-      return { names };
-    } catch (error: unknown) {
-      // A 403 that is a rate limit passes with time (transient): only a refusal is "cannot tell".
-      const mapped = toResponderError(error, `Listing the Actions secrets of ${repository}`);
-      const status = statusOf(error);
-      if ((status === 403 || status === 404) && mapped instanceof PermanentFailure)
-        return { unknown: SECRETS_UNREADABLE };
-      throw mapped;
-    }
+        }),
+      { goneIsEmpty: true },
+    );
   }
 
   async #repository(

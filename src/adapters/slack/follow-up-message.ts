@@ -4,6 +4,7 @@
  * token, a second message with a webhook.
  */
 import type { Findings } from "../../forensics/findings.js";
+import { missingLines, missingRegions, partialExplanation } from "../../forensics/partial-snapshot.js";
 import type { FollowUp } from "../../ports.js";
 import { type Inline, parsePlanSummary, planSummaryText } from "../../report/plan-summary.js";
 import { ownerMentions, type SlackMessage } from "./incident-message.js";
@@ -27,6 +28,9 @@ const SHOWN_SIGNALS = 6;
 /** Five warnings of this size stay inside a section's 3000 characters (facts.md: Slack). */
 const WARNING_CHARS = 500;
 const SHOWN_ADDRESSES = 8;
+const SHOWN_MISSING = 8;
+/** facts.md (Slack): a section's text is at most 3000 characters. */
+const SECTION_CHARS = 3000;
 
 function signalLines(findings: Findings): string[] {
   const lines: string[] = [];
@@ -88,6 +92,24 @@ export function followUpMessage(
   const blocks: Blocks = [
     { type: "header", text: { type: "plain_text", text: `Forensics and plan: ${key}` } },
   ];
+  // Above the verdict: whatever the verdict says, it covers only what was read.
+  const partial = forensics?.partial;
+  if (partial) {
+    blocks.push({
+      type: "section",
+      text: {
+        type: "mrkdwn",
+        text: clip(
+          `:warning: *PARTIAL SNAPSHOT*: ${escapeMrkdwn(partialExplanation(partial))}\n${listWithCount(
+            missingLines(partial).map((line) => `• ${escapeMrkdwn(line)}`),
+            SHOWN_MISSING,
+            "\n",
+          )}`,
+          SECTION_CHARS,
+        ),
+      },
+    });
+  }
   const verdict = findings
     ? (VERDICT[findings.verdict] ?? findings.verdict)
     : "*No findings* (the snapshot did not complete)";
@@ -180,7 +202,7 @@ export function followUpMessage(
       },
     ],
   });
-  const text = `${key}: ${findings ? `${findings.verdict}: ${findings.headline}` : "forensics incomplete"}${plan ? ` Plan: ${oneLine(planSummaryText(plan.summary))}` : ""}`;
+  const text = `${key}: ${partial ? "PARTIAL snapshot: " : ""}${findings ? `${findings.verdict}: ${findings.headline}` : "forensics incomplete"}${plan ? ` Plan: ${oneLine(planSummaryText(plan.summary))}` : ""}`;
   return fitMessage({ text, blocks });
 }
 
@@ -219,6 +241,9 @@ export function followUpLine(details: FollowUp): string {
       ? `${VERDICT[findings.verdict] ?? findings.verdict}: ${escapeMrkdwn(oneLine(findings.headline))}`
       : "*No findings* (the snapshot did not complete)",
   ];
+  if (forensics?.partial) {
+    parts.unshift(`:warning: *PARTIAL snapshot* (not read: ${missingRegions(forensics.partial).join(", ")})`);
+  }
   if (forensics) {
     parts.push(`${forensics.eventCount} events in ${forensics.regions.length} regions`);
     if (forensics.incompleteRegions.length > 0)

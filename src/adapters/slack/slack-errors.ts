@@ -7,7 +7,7 @@
  */
 import { WebAPIHTTPError, WebAPIPlatformError } from "@slack/web-api";
 import { IncomingWebhookHTTPError } from "@slack/webhook";
-import { PermanentFailure, TransientFailure } from "../../domain/errors.js";
+import { PermanentFailure, TransientFailure, UnprocessableMessage } from "../../domain/errors.js";
 import { unreachable, unreachableWords } from "../network-errors.js";
 
 /** Web API `error` codes that are Slack's own trouble, not a refusal. */
@@ -17,6 +17,22 @@ const PASSING_PLATFORM_ERRORS = new Set([
   "fatal_error",
   "service_unavailable",
   "request_timeout",
+]);
+
+/**
+ * Codes that refuse the message's content (Web API `error`, or a webhook's 400 body): the same
+ * message is refused every time, whatever is fixed, so it is an UnprocessableMessage. A refusal of
+ * the sender (a revoked token, an archived channel) is lifted by a fix: a plain PermanentFailure.
+ */
+const CONTENT_REFUSALS = new Set([
+  "invalid_blocks",
+  "invalid_blocks_format",
+  "invalid_attachments",
+  "too_many_attachments",
+  "msg_too_long",
+  "no_text",
+  "invalid_payload",
+  "markdown_text_conflict",
 ]);
 
 /** Slack's error bodies are short codes (`invalid_token`, `channel_is_archived`): keep only that shape. */
@@ -30,8 +46,10 @@ export function toSlackFailure(error: unknown): Error {
   const detail = error instanceof Error ? error.message.replace(/https?:\/\/\S+/g, "<slack-url>") : "unknown";
   if (error instanceof WebAPIPlatformError) {
     const reason = code(error.data.error) ?? "error";
-    return PASSING_PLATFORM_ERRORS.has(reason)
-      ? new TransientFailure(`Slack did not accept the message: ${reason}`, `slack-${reason}`)
+    if (PASSING_PLATFORM_ERRORS.has(reason))
+      return new TransientFailure(`Slack did not accept the message: ${reason}`, `slack-${reason}`);
+    return CONTENT_REFUSALS.has(reason)
+      ? new UnprocessableMessage(`Slack refused the message's content: ${reason}`, `slack-${reason}`)
       : new PermanentFailure(`Slack refused the message: ${reason}`, `slack-${reason}`);
   }
   const status =
@@ -40,6 +58,11 @@ export function toSlackFailure(error: unknown): Error {
       : undefined;
   if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) {
     const body = error instanceof IncomingWebhookHTTPError ? code(error.body) : undefined;
+    if (body !== undefined && CONTENT_REFUSALS.has(body))
+      return new UnprocessableMessage(
+        `Slack refused the message's content (HTTP ${status} ${body})`,
+        `slack-${body}`,
+      );
     return new PermanentFailure(
       `Slack refused the message (HTTP ${status}${body ? ` ${body}` : ""}): the webhook or token was revoked, or the channel is closed to it`,
       `slack-${status}`,
