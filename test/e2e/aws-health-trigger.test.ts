@@ -12,10 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handler } from "../../functions/contain.js";
 import { fakeAccessKeyId } from "../../sandbox/fake-ids.js";
 import { type StagedStack, startStagedStack } from "../../src/cli/staged-stack.js";
-import type { Incident } from "../../src/domain/incident.js";
 import { MemoryLog } from "../../src/logger.js";
 import { slackBotSeed } from "../support/slack-bot.js";
 import { lambdaContext, sqsEvent } from "../support/sqs-event.js";
+import { storedIncident } from "../support/staged-stack.js";
 
 /** The event as AWS Health's EventBridge schema reference gives it (organizational view). */
 function exposureEvent(
@@ -79,13 +79,6 @@ afterAll(async () => {
   await stack?.close();
 });
 
-function storedIncident(id: string): Incident | undefined {
-  const body = stack.sandbox.state.buckets
-    .get(stack.world.bucket)
-    ?.get(`incidents/${id}/incident.json`)?.body;
-  return body ? (JSON.parse(body.toString("utf8")) as Incident) : undefined;
-}
-
 describe("AWS Health AWS_RISK_CREDENTIALS_EXPOSED through the deployed stages", () => {
   it("contains the key it names, records where the notice came from, and a redelivery repeats nothing", async () => {
     const { world, sandbox } = stack;
@@ -97,7 +90,7 @@ describe("AWS Health AWS_RISK_CREDENTIALS_EXPOSED through the deployed stages", 
     await stack.drained();
     expect(stack.deadLettered()).toBe(0);
     expect(world.leaked.key.status).toBe("Inactive");
-    const incident = storedIncident(`key__${world.leaked.key.accessKeyId}`);
+    const incident = storedIncident(stack, `key__${world.leaked.key.accessKeyId}`);
     expect(incident?.source).toBe("aws-health");
     expect(incident?.status).toMatch(/^contained/);
     expect(incident?.repository).toBe(world.repository);
@@ -121,7 +114,7 @@ describe("AWS Health AWS_RISK_CREDENTIALS_EXPOSED through the deployed stages", 
     await stack.drained();
     expect(stack.deadLettered()).toBe(0);
     expect(sandbox.state.callsTo("iam", "UpdateAccessKey")).toHaveLength(deactivations);
-    expect(storedIncident(`key__${world.leaked.key.accessKeyId}`)?.deliveryIds).toEqual([
+    expect(storedIncident(stack, `key__${world.leaked.key.accessKeyId}`)?.deliveryIds).toEqual([
       `aws-health-${event.id}`,
     ]);
   });

@@ -5,37 +5,23 @@
  * checks one incident and hands the rest of the day to a fresh message in the `follow-through`
  * group; the last one posts the day's one summary, counting every incident.
  */
-import { randomUUID } from "node:crypto";
-import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FINISH_MARGIN_MS } from "../../src/adapters/aws/lambda-context.js";
-import { type StagedStack, startStagedStack } from "../../src/cli/staged-stack.js";
 import { loadRespondConfig } from "../../src/config.js";
-import { FOLLOW_THROUGH_GROUP, FOLLOW_THROUGH_TASK } from "../../src/domain/stage-task.js";
 import { MemoryLog } from "../../src/logger.js";
 import { createPlaybookDeps } from "../../src/responder.js";
 import { minimalIncident } from "../support/fakes.js";
-import { slackBotSeed } from "../support/slack-bot.js";
+import { scheduleFollowThrough, stagedStackForFile } from "../support/staged-stack.js";
 
 const DAY_MS = 86_400_000;
-let stack: StagedStack;
-
-beforeAll(async () => {
-  stack = await startStagedStack({
-    log: new MemoryLog(),
-    workers: 0,
-    seed: slackBotSeed,
-    // The deadline (timeout less the finish margin) has passed when each run starts.
-    functionTimeoutSeconds: { investigate: FINISH_MARGIN_MS / 1000 },
-  });
-}, 60_000);
-
-afterAll(async () => {
-  await stack?.close();
+const staged = stagedStackForFile({
+  // The deadline (timeout less the finish margin) has passed when each run starts.
+  functionTimeoutSeconds: { investigate: FINISH_MARGIN_MS / 1000 },
 });
 
 describe("the follow-through, cut into parts by the investigate function's deadline", () => {
   it("hands the rest of the day on through the follow-through group and posts one summary for every incident", async () => {
+    const stack = staged();
     const { sandbox, world } = stack;
     // Three keys contained a week ago in the member account, each an open incident.
     const deps = createPlaybookDeps(loadRespondConfig(stack.env), new MemoryLog(), stack.env);
@@ -54,20 +40,8 @@ describe("the follow-through, cut into parts by the investigate function's deadl
     }
     const before = sandbox.state.slackMessages.length;
     const sendsBefore = sandbox.state.callsTo("sqs", "SendMessage").length;
-    const sqs = new SQSClient({
-      region: "us-east-1",
-      endpoint: stack.env.AWS_ENDPOINT_URL_SQS ?? sandbox.url,
-    });
-    await sqs.send(
-      new SendMessageCommand({
-        QueueUrl: stack.queues.investigation,
-        MessageBody: JSON.stringify(FOLLOW_THROUGH_TASK),
-        MessageGroupId: FOLLOW_THROUGH_GROUP,
-        MessageDeduplicationId: randomUUID(),
-      }),
-    );
+    await scheduleFollowThrough(stack);
     expect(await stack.drained()).toBe(0);
-    sqs.destroy();
 
     const posted = sandbox.state.slackMessages.slice(before).map((m) => m.raw);
     // Every message sent: the schedule's, one per Slack message (notify posts each), and the two

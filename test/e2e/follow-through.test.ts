@@ -6,7 +6,6 @@
  * role trusts every workflow of the repository, and proposed (never performed) once its trust is
  * pinned; the issue's checklist is ticked for what was verified; never twice on one day.
  */
-import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHECKLIST, incidentIssue } from "../../src/adapters/github/incident-issue.js";
 import { type LocalStack, startLocalStack } from "../../src/cli/local-stack.js";
@@ -17,43 +16,17 @@ import { OIDC_PROVIDER_URL, trustPolicy } from "../../src/oidc-plan/trust-policy
 import { followThrough } from "../../src/playbook/follow-through.js";
 import { respondToKey } from "../../src/playbook/respond.js";
 import { createPlaybookDeps } from "../../src/responder.js";
+import { migratedWorkflow } from "../support/follow-through-world.js";
+import { slackBotSeed } from "../support/slack-bot.js";
+import { storedIncident } from "../support/staged-stack.js";
 
 const DAY_MS = 86_400_000;
 const ROLE = "gh-demo-deploy-branch-main";
-const MIGRATED = `name: Deploy
-on:
-  push:
-    branches: [main]
-permissions:
-  id-token: write
-  contents: read
-jobs:
-  deploy:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: aws-actions/configure-aws-credentials@v6
-        with:
-          role-to-assume: arn:aws:iam::123456789012:role/github-deploy
-          aws-region: eu-west-1
-      - run: aws s3 sync site s3://example-site
-`;
 
 let stack: LocalStack;
-let botToken = "";
 
 beforeAll(async () => {
-  stack = await startLocalStack({
-    log: new MemoryLog(),
-    seed: (sandbox) => {
-      botToken = `test-bot-${randomUUID()}`;
-      sandbox.state.slackBotTokens.add(botToken);
-      return {
-        SLACK_BOT_TOKEN: botToken,
-        SLACK_CHANNEL: "C0SECURITY",
-        SLACK_API_URL: `${sandbox.url}/slack/api`,
-      };
-    },
-  });
+  stack = await startLocalStack({ log: new MemoryLog(), seed: slackBotSeed });
 });
 
 afterAll(async () => {
@@ -66,12 +39,7 @@ function depsAt(day: number, start: number) {
   return createPlaybookDeps(loadRespondConfig(process.env), new MemoryLog(), process.env, { clock });
 }
 
-function stored(id: string): Incident | undefined {
-  const body = stack.sandbox.state.buckets
-    .get(stack.world.bucket)
-    ?.get(`incidents/${id}/incident.json`)?.body;
-  return body ? (JSON.parse(body.toString("utf8")) as Incident) : undefined;
-}
+const stored = (id: string) => storedIncident(stack, id);
 
 describe("the daily follow-through", () => {
   it("reminds in the thread while the workflows hold static keys, proposes deletion once migrated and unused, deletes nothing", async () => {
@@ -154,7 +122,7 @@ describe("the daily follow-through", () => {
     // proposed, and the issue's checklist shows what was verified.
     const repo = sandbox.state.repo(world.repository);
     if (!repo) throw new Error("no repository");
-    repo.files = new Map([[".github/workflows/deploy.yml", MIGRATED]]);
+    repo.files = new Map([[".github/workflows/deploy.yml", migratedWorkflow("github-deploy")]]);
     repo.actionsSecrets = ["CODECOV_TOKEN"];
     // ...and creates the provider and the role, first with a trust that lets in every workflow.
     const account = world.memberAccountId;

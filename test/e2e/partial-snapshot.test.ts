@@ -6,53 +6,27 @@
  * snapshot is PARTIAL and name the regions not read; the manifest vouches for exactly the parts stored.
  */
 import { createHash } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { alertPayload, deliverWebhook } from "../../sandbox/github-webhook.js";
+import { describe, expect, it } from "vitest";
 import { FINISH_MARGIN_MS } from "../../src/adapters/aws/lambda-context.js";
-import { type StagedStack, startStagedStack } from "../../src/cli/staged-stack.js";
-import { incidentIdFor } from "../../src/domain/alert-job.js";
 import type { Incident } from "../../src/domain/incident.js";
-import { MemoryLog } from "../../src/logger.js";
 import { MAX_CONTINUATIONS } from "../../src/playbook/investigation-stage.js";
-import { slackBotSeed } from "../support/slack-bot.js";
+import { deliverDemoAlert, stagedStackForFile, storedObject } from "../support/staged-stack.js";
 
-let stack: StagedStack;
-
-beforeAll(async () => {
-  stack = await startStagedStack({
-    log: new MemoryLog(),
-    workers: 0,
-    seed: slackBotSeed,
-    // Each investigation run's deadline falls as it starts: no CloudTrail page is ever read.
-    functionTimeoutSeconds: { investigate: FINISH_MARGIN_MS / 1000 },
-  });
-}, 60_000);
-
-afterAll(async () => {
-  await stack?.close();
+const staged = stagedStackForFile({
+  // Each investigation run's deadline falls as it starts: no CloudTrail page is ever read.
+  functionTimeoutSeconds: { investigate: FINISH_MARGIN_MS / 1000 },
 });
-
-function object(key: string): Buffer | undefined {
-  return stack.sandbox.state.buckets.get(stack.world.bucket)?.get(key)?.body;
-}
 
 describe("a snapshot cut short at every run, through the deployed stages", () => {
   it("is analysed as PARTIAL after the continuation limit, and every output says which regions were not read", async () => {
-    const { sandbox, world, server } = stack;
-    const repo = sandbox.state.repo(world.repository);
-    if (!repo) throw new Error("no demo repository");
-    const alertNumber = world.leaked.alert.number;
-    const answer = await deliverWebhook(
-      server.webhookUrl,
-      world.webhookSecret,
-      "secret_scanning_alert",
-      alertPayload(repo, alertNumber),
-    );
+    const stack = staged();
+    const { sandbox } = stack;
+    const object = (key: string) => storedObject(stack, key);
+    const { answer, repo, incidentId: id } = await deliverDemoAlert(stack);
     expect(answer.status).toBe(202);
     expect(await stack.drained({ timeoutMs: 150_000 })).toBe(0);
     expect(stack.deadLettered()).toBe(0);
 
-    const id = incidentIdFor(world.repository, alertNumber);
     const incident = JSON.parse(
       object(`incidents/${id}/incident.json`)?.toString("utf8") ?? "{}",
     ) as Incident;

@@ -5,38 +5,17 @@
  * function (FIFO, one group for the channel) finish the story. Everything crosses real SQS queues
  * (the sandbox's, through the SDK), nothing is called in process between the stages.
  */
-import { randomUUID } from "node:crypto";
-import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { alertPayload, deliverWebhook } from "../../sandbox/github-webhook.js";
-import { type StagedStack, startStagedStack } from "../../src/cli/staged-stack.js";
+import { describe, expect, it } from "vitest";
 import { incidentIdFor } from "../../src/domain/alert-job.js";
 import type { Incident } from "../../src/domain/incident.js";
-import { FOLLOW_THROUGH_TASK } from "../../src/domain/stage-task.js";
-import { MemoryLog } from "../../src/logger.js";
-import { slackBotSeed } from "../support/slack-bot.js";
+import {
+  deliverDemoAlert,
+  scheduleFollowThrough,
+  stagedStackForFile,
+  storedIncident,
+} from "../support/staged-stack.js";
 
-let stack: StagedStack;
-
-beforeAll(async () => {
-  stack = await startStagedStack({
-    log: new MemoryLog(),
-    workers: 0,
-    // A Slack bot (threads, files) rather than the demo's incoming webhook.
-    seed: slackBotSeed,
-  });
-}, 60_000);
-
-afterAll(async () => {
-  await stack?.close();
-});
-
-function stored(id: string): Incident | undefined {
-  const body = stack.sandbox.state.buckets
-    .get(stack.world.bucket)
-    ?.get(`incidents/${id}/incident.json`)?.body;
-  return body ? (JSON.parse(body.toString("utf8")) as Incident) : undefined;
-}
+const staged = stagedStackForFile();
 
 function lastWord(incident: Incident | undefined, step: string): string | undefined {
   return incident?.timeline.filter((e) => e.step === step).at(-1)?.outcome;
@@ -44,20 +23,13 @@ function lastWord(incident: Incident | undefined, step: string): string | undefi
 
 describe("the deployed stages, connected by their queues", () => {
   it("contains, investigates, tells and reports through three functions and two FIFO queues", async () => {
-    const { sandbox, world, server } = stack;
-    const repo = sandbox.state.repo(world.repository);
-    if (!repo) throw new Error("no demo repository");
-    const alertNumber = world.leaked.alert.number;
-    const answer = await deliverWebhook(
-      server.webhookUrl,
-      world.webhookSecret,
-      "secret_scanning_alert",
-      alertPayload(repo, alertNumber),
-    );
+    const stack = staged();
+    const { sandbox, world } = stack;
+    const { answer, incidentId } = await deliverDemoAlert(stack);
     expect(answer.status).toBe(202);
     await stack.drained();
 
-    const incident = stored(incidentIdFor(world.repository, alertNumber));
+    const incident = storedIncident(stack, incidentId);
     expect(world.leaked.key.status).toBe("Inactive");
     expect(incident?.status).toMatch(/^contained/);
     for (const step of [
@@ -88,23 +60,15 @@ describe("the deployed stages, connected by their queues", () => {
   }, 120_000);
 
   it("runs the daily follow-through from the schedule's task on the investigation queue", async () => {
-    const sqs = new SQSClient({ region: "us-east-1" });
+    const stack = staged();
     const before = stack.sandbox.state.slackMessages.length;
-    await sqs.send(
-      new SendMessageCommand({
-        QueueUrl: stack.queues.investigation,
-        MessageBody: JSON.stringify(FOLLOW_THROUGH_TASK),
-        MessageGroupId: "follow-through",
-        MessageDeduplicationId: randomUUID(),
-      }),
-    );
+    await scheduleFollowThrough(stack);
     await stack.drained();
     // The reminder in the incident's thread and the daily summary, posted by the notification stage.
     const after = stack.sandbox.state.slackMessages.slice(before);
     expect(after.length).toBeGreaterThanOrEqual(1);
     const id = incidentIdFor(stack.world.repository, stack.world.leaked.alert.number);
-    expect(stored(id)?.followThrough?.checkedAt).toBeDefined();
+    expect(storedIncident(stack, id)?.followThrough?.checkedAt).toBeDefined();
     expect(stack.deadLettered()).toBe(0);
-    sqs.destroy();
   }, 120_000);
 });

@@ -2,8 +2,13 @@
  * A small world for the playbook's unit tests: a home and a member account, a CI user whose key
  * leaked in acme/api alert #7, and the in-memory fakes of every port, ready to fail on demand.
  */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fakeAccessKeyId, fakeAccountId, fakeSecretAccessKey } from "../../sandbox/fake-ids.js";
+import { FileEvidenceStore } from "../../src/adapters/local/file-evidence-store.js";
 import type { AlertJob } from "../../src/domain/alert-job.js";
+import type { InvestigationDeps } from "../../src/playbook/investigate.js";
 import type { PlaybookDeps } from "../../src/playbook/respond.js";
 import {
   FakeAlertSource,
@@ -83,5 +88,21 @@ export function world(
     log,
     deps,
     job,
+  };
+}
+
+/**
+ * Steps 5-8 for the world: evidence on disk in a fresh temporary folder named after the test, no
+ * pacing, a one-day look-back, and GitHub Actions' runner ranges not fetched unless given.
+ */
+export function investigationDeps(
+  folderPrefix: string,
+  actionsRanges: InvestigationDeps["actionsRanges"] = async () => ({ problem: "not fetched in this test" }),
+): InvestigationDeps & { evidence: FileEvidenceStore } {
+  return {
+    evidence: new FileEvidenceStore(mkdtempSync(join(tmpdir(), folderPrefix))),
+    pacer: { acquire: async () => {}, backOff: () => {} },
+    actionsRanges,
+    forensics: { lookbackDays: 1, graceMinutes: 0 },
   };
 }

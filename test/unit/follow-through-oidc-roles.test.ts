@@ -6,44 +6,13 @@
  * "Create the..." items are ticked once verified. AWS refusing the reads is said plainly instead.
  */
 import { describe, expect, it } from "vitest";
-import { fakeAccessKeyId, fakeAccountId } from "../../sandbox/fake-ids.js";
 import { CHECKLIST } from "../../src/adapters/github/incident-issue.js";
 import { PermanentFailure, TransientFailure } from "../../src/domain/errors.js";
-import type { Incident } from "../../src/domain/incident.js";
 import { providerArn, trustPolicy } from "../../src/oidc-plan/trust-policy.js";
 import { judgeTrust } from "../../src/oidc-plan/trust-verdict.js";
-import { followThrough } from "../../src/playbook/follow-through.js";
-import type { PlaybookDeps } from "../../src/playbook/respond.js";
-import {
-  FakeAlertSource,
-  FakeClock,
-  FakeIssueTracker,
-  FakeKeyDirectory,
-  FakeRepositoryReader,
-  MemoryIncidentStore,
-  MemoryLog,
-  minimalIncident,
-  RecordingNotifier,
-  settings,
-} from "../support/fakes.js";
+import { followThroughWorld, migratedWorkflow } from "../support/follow-through-world.js";
 
-const DAY_MS = 86_400_000;
 const ROLE = "gh-acme-api-branch-main";
-const MIGRATED = `name: Deploy
-on: push
-permissions:
-  id-token: write
-  contents: read
-jobs:
-  deploy:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: aws-actions/configure-aws-credentials@v6
-        with:
-          role-to-assume: arn:aws:iam::123456789012:role/${ROLE}
-          aws-region: eu-west-1
-      - run: aws s3 sync site s3://example-site
-`;
 const ISSUE = [
   "## Checklist",
   "",
@@ -53,17 +22,6 @@ const ISSUE = [
   `- [ ] ${CHECKLIST.switchWorkflows}`,
   `- [ ] ${CHECKLIST.deleteSecrets}`,
 ].join("\n");
-
-class ThreadNotifier extends RecordingNotifier {
-  readonly reminders: string[][] = [];
-  readonly summaries: string[][] = [];
-  async remind(_incident: Incident, lines: readonly string[]): Promise<void> {
-    this.reminders.push([...lines]);
-  }
-  async announce(lines: readonly string[]): Promise<void> {
-    this.summaries.push([...lines]);
-  }
-}
 
 /** The trust the plan writes for the main branch of a repository (trust-policy.ts). */
 function plannedTrust(account: string, sub = "repo:acme/api:ref:refs/heads/main"): string {
@@ -75,68 +33,15 @@ function plannedTrust(account: string, sub = "repo:acme/api:ref:refs/heads/main"
  * so only the roles stand between the team and the deletion proposal.
  */
 async function scenario(roles: string[] = [ROLE]) {
-  const account = fakeAccountId();
-  const accessKeyId = fakeAccessKeyId();
-  const containedAt = new Date("2026-10-01T02:00:00.000Z");
-  const directory = new FakeKeyDirectory(account);
-  const iam = directory.account(account);
-  iam.keys.set(accessKeyId, { userName: "ci-deploy", status: "Inactive" });
-  const repositories = new FakeRepositoryReader("acme/api");
-  repositories.files.set(".github/workflows/deploy.yml", MIGRATED);
-  repositories.secrets = { names: [] };
-  const tracker = new FakeIssueTracker();
-  const issue = await tracker.openIssue({ repository: "acme/api", alertNumber: 7 }, { body: ISSUE });
-  const incidents = new MemoryIncidentStore();
-  await incidents.create({
-    ...minimalIncident("gh__acme__api__7", "contained"),
-    accessKeyId,
-    repository: "acme/api",
-    repositoryVisibility: "private",
-    installationId: 42,
-    location: { accountId: account, viaMemberRole: true, userName: "ci-deploy" },
-    containment: { containedAt: containedAt.toISOString(), quarantinePolicies: [] },
-    githubIssue: issue,
-    plan: {
-      summary: "",
-      files: [],
-      roles,
-      nothingToMigrate: false,
-      keySecrets: ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"],
-      location: "incidents/gh__acme__api__7/evidence/plan/",
-    },
+  const world = await followThroughWorld({
+    issueBody: ISSUE,
+    workflow: migratedWorkflow(ROLE),
+    plan: { roles, keySecrets: ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] },
+    viaMemberRole: true,
   });
-  const notifier = new ThreadNotifier();
-  const deps: PlaybookDeps = {
-    alerts: new FakeAlertSource({
-      number: 7,
-      state: "resolved",
-      secretType: "aws_access_key_id",
-      secret: accessKeyId,
-    }),
-    directory,
-    incidents,
-    notifier,
-    log: new MemoryLog(),
-    clock: new FakeClock(new Date(containedAt.getTime() + 40 * DAY_MS)),
-    settings: settings(),
-    prevention: {
-      repositories,
-      evidence: { putOnce: async () => Promise.reject(new Error("unused")), get: async () => undefined },
-    },
-    issues: { tracker, hideIps: false },
-  };
-  const provider = providerArn(account);
-  const run = async () => {
-    const result = await followThrough(deps, { deleteProposalDays: 30 });
-    return {
-      result,
-      check: result.checked[0]?.check,
-      reminder: notifier.reminders.at(-1)?.join("\n") ?? "",
-      summary: notifier.summaries.at(-1)?.join("\n") ?? "",
-      issueBody: tracker.bodies.get(issue.number) ?? "",
-    };
-  };
-  return { account, iam, provider, run, incidents };
+  world.repositories.secrets = { names: [] };
+  const { account, iam, run, incidents } = world;
+  return { account, iam, provider: providerArn(account), run, incidents };
 }
 
 describe("follow-through: the OIDC roles the plan names", () => {

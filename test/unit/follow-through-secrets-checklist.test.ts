@@ -5,30 +5,14 @@
  * in the issue's own words and nothing else.
  */
 import { describe, expect, it } from "vitest";
-import { fakeAccessKeyId, fakeAccountId } from "../../sandbox/fake-ids.js";
 import { CHECKLIST } from "../../src/adapters/github/incident-issue.js";
 import { tickChecklist } from "../../src/adapters/github/issue-tracker.js";
 import { SECRETS_UNREADABLE } from "../../src/adapters/github/repository-source.js";
 import { TransientFailure } from "../../src/domain/errors.js";
-import type { Incident } from "../../src/domain/incident.js";
 import { planMigration } from "../../src/oidc-plan/plan.js";
-import { followThrough } from "../../src/playbook/follow-through.js";
 import { plannedEnvironments } from "../../src/playbook/prevent.js";
-import type { PlaybookDeps } from "../../src/playbook/respond.js";
-import {
-  FakeAlertSource,
-  FakeClock,
-  FakeIssueTracker,
-  FakeKeyDirectory,
-  FakeRepositoryReader,
-  MemoryIncidentStore,
-  MemoryLog,
-  minimalIncident,
-  RecordingNotifier,
-  settings,
-} from "../support/fakes.js";
+import { followThroughWorld, migratedWorkflow } from "../support/follow-through-world.js";
 
-const DAY_MS = 86_400_000;
 const STATIC = `name: Deploy
 on: push
 jobs:
@@ -40,21 +24,6 @@ jobs:
     steps:
       - run: aws s3 sync site s3://example-site
 `;
-const MIGRATED = `name: Deploy
-on: push
-permissions:
-  id-token: write
-  contents: read
-jobs:
-  deploy:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: aws-actions/configure-aws-credentials@v6
-        with:
-          role-to-assume: arn:aws:iam::123456789012:role/deploy
-          aws-region: eu-west-1
-      - run: aws s3 sync site s3://example-site
-`;
 const ISSUE = [
   "## Checklist",
   "",
@@ -64,72 +33,19 @@ const ISSUE = [
   "- [ ] After a week green: deactivate the user's remaining keys (ci-deploy)",
 ].join("\n");
 
-class ThreadNotifier extends RecordingNotifier {
-  readonly reminders: string[][] = [];
-  async remind(_incident: Incident, lines: readonly string[]): Promise<void> {
-    this.reminders.push([...lines]);
-  }
-  async announce(): Promise<void> {}
-}
-
 /** A key contained 40 days ago in acme/api, with the plan's record of which secrets held it. */
 async function scenario(visibility: "private" | "public" = "private", environments?: string[]) {
-  const account = fakeAccountId();
-  const accessKeyId = fakeAccessKeyId();
-  const containedAt = new Date("2026-10-01T02:00:00.000Z");
-  const directory = new FakeKeyDirectory(account);
-  directory.account(account).keys.set(accessKeyId, { userName: "ci-deploy", status: "Inactive" });
-  const repositories = new FakeRepositoryReader("acme/api");
-  repositories.files.set(".github/workflows/deploy.yml", MIGRATED);
-  const tracker = new FakeIssueTracker();
-  const issue = await tracker.openIssue({ repository: "acme/api", alertNumber: 7 }, { body: ISSUE });
-  const incidents = new MemoryIncidentStore();
-  const incident: Incident = {
-    ...minimalIncident("gh__acme__api__7", "contained"),
-    accessKeyId,
-    repository: "acme/api",
-    repositoryVisibility: visibility,
-    installationId: 42,
-    location: { accountId: account, viaMemberRole: false, userName: "ci-deploy" },
-    containment: { containedAt: containedAt.toISOString(), quarantinePolicies: [] },
-    githubIssue: issue,
+  return followThroughWorld({
+    issueBody: ISSUE,
+    workflow: migratedWorkflow("deploy"),
     plan: {
-      summary: "",
-      files: [],
       roles: [],
-      nothingToMigrate: false,
       keySecrets: ["PROD_AWS_KEY_ID", "PROD_AWS_SECRET"],
       ...(environments ? { environments } : {}),
-      location: "incidents/gh__acme__api__7/evidence/plan/",
     },
-  };
-  await incidents.create(incident);
-  const notifier = new ThreadNotifier();
-  const deps: PlaybookDeps = {
-    // The follow-through never reads the alert.
-    alerts: new FakeAlertSource({
-      number: 7,
-      state: "resolved",
-      secretType: "aws_access_key_id",
-      secret: accessKeyId,
-    }),
-    directory,
-    incidents,
-    notifier,
-    log: new MemoryLog(),
-    clock: new FakeClock(new Date(containedAt.getTime() + 40 * DAY_MS)),
-    settings: settings(),
-    prevention: {
-      repositories,
-      evidence: { putOnce: async () => Promise.reject(new Error("unused")), get: async () => undefined },
-    },
-    issues: { tracker, hideIps: false },
-  };
-  const run = async () => {
-    const result = await followThrough(deps, { deleteProposalDays: 30 });
-    return { result, check: result.checked[0]?.check, reminder: notifier.reminders.at(-1)?.join("\n") ?? "" };
-  };
-  return { repositories, tracker, issue, run, accessKeyId };
+    viaMemberRole: false,
+    visibility,
+  });
 }
 
 describe("follow-through: the repository secrets that held the key", () => {

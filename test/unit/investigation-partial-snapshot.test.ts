@@ -4,11 +4,7 @@
  * happened": the findings, the verdict and the incident say PARTIAL and name what was not read.
  */
 import { createHash } from "node:crypto";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { FileEvidenceStore } from "../../src/adapters/local/file-evidence-store.js";
 import { TransientFailure } from "../../src/domain/errors.js";
 import type { Incident } from "../../src/domain/incident.js";
 import type { InvestigationTask } from "../../src/domain/stage-task.js";
@@ -19,7 +15,7 @@ import { afterContainment } from "../../src/playbook/after-containment.js";
 import { type InvestigationOptions, runInvestigationTask } from "../../src/playbook/investigation-stage.js";
 import { respondToAlert } from "../../src/playbook/respond.js";
 import type { TrailPage } from "../../src/ports.js";
-import { world } from "../support/respond-world.js";
+import { investigationDeps, world } from "../support/respond-world.js";
 import { RecordingStageQueues } from "../support/stage-queues.js";
 
 const REGIONS = ["ap-south-1", "eu-west-1", "us-east-1"];
@@ -66,18 +62,15 @@ async function cutShortWorld(pages: (ctx: { key: string; before: Date }) => Reco
       return page;
     },
   });
-  const evidence = new FileEvidenceStore(mkdtempSync(join(tmpdir(), "partial-snapshot-")));
   const deps = {
     ...w.deps,
     stages: new RecordingStageQueues(),
-    investigation: {
-      evidence,
-      pacer: { acquire: async () => {}, backOff: () => {} },
-      // The attacker's address is outside the runner ranges: "not GitHub Actions".
-      actionsRanges: async () => ({ ranges: createActionsRanges(["192.0.2.0/24"]) }),
-      forensics: { lookbackDays: 1, graceMinutes: 0 },
-    },
+    // The attacker's address is outside the runner ranges: "not GitHub Actions".
+    investigation: investigationDeps("partial-snapshot-", async () => ({
+      ranges: createActionsRanges(["192.0.2.0/24"]),
+    })),
   };
+  const { evidence } = deps.investigation;
   const task = (more: Partial<Extract<InvestigationTask, { kind: "investigate" }>> = {}) => ({
     kind: "investigate" as const,
     incidentId: incident.id,
@@ -275,17 +268,7 @@ describe("the single-process path (CLI demo, in-process stack)", () => {
       enabledRegions: async () => REGIONS,
       lookupByAccessKey: async () => page([]),
     });
-    const evidence = new FileEvidenceStore(mkdtempSync(join(tmpdir(), "partial-snapshot-")));
-    const deps = {
-      ...w.deps,
-      afterContainment,
-      investigation: {
-        evidence,
-        pacer: { acquire: async () => {}, backOff: () => {} },
-        actionsRanges: async () => ({ problem: "not fetched in this test" }),
-        forensics: { lookbackDays: 1, graceMinutes: 0 },
-      },
-    };
+    const deps = { ...w.deps, afterContainment, investigation: investigationDeps("partial-snapshot-") };
     // The deadline has passed before the first page: nothing is read, and no delivery follows.
     const { incident } = await respondToAlert(w.job(), deps, {
       finalAttempt: true,

@@ -4,11 +4,7 @@
  * snapshot that ran out of time continues in a fresh message, a passing failure is retried a few
  * times and then given up (the follow-up still goes out), and every log line names its incident.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { FileEvidenceStore } from "../../src/adapters/local/file-evidence-store.js";
 import { TransientFailure, UnprocessableMessage } from "../../src/domain/errors.js";
 import type { Incident } from "../../src/domain/incident.js";
 import type { InvestigationTask } from "../../src/domain/stage-task.js";
@@ -17,7 +13,7 @@ import { investigateAndPlan } from "../../src/playbook/after-containment.js";
 import { type InvestigationOptions, runInvestigationTask } from "../../src/playbook/investigation-stage.js";
 import { respondToAlert } from "../../src/playbook/respond.js";
 import type { ActivityLog } from "../../src/ports.js";
-import { world } from "../support/respond-world.js";
+import { investigationDeps, world } from "../support/respond-world.js";
 import { RecordingStageQueues } from "../support/stage-queues.js";
 
 // The real steps 5-7 unless a test says otherwise (a snapshot continuing needs a checkpoint).
@@ -43,12 +39,7 @@ async function containedWorld(regions: ActivityLog["enabledRegions"] = async () 
   const deps = {
     ...w.deps,
     stages: new RecordingStageQueues(),
-    investigation: {
-      evidence: new FileEvidenceStore(mkdtempSync(join(tmpdir(), "investigation-stage-"))),
-      pacer: { acquire: async () => {}, backOff: () => {} },
-      actionsRanges: async () => ({ problem: "not fetched in this test" }),
-      forensics: { lookbackDays: 1, graceMinutes: 0 },
-    },
+    investigation: investigationDeps("investigation-stage-"),
   };
   const task = (more: Partial<Extract<InvestigationTask, { kind: "investigate" }>> = {}) => ({
     kind: "investigate" as const,

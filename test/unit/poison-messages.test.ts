@@ -27,6 +27,7 @@ import { loadRespondConfig } from "../../src/config.js";
 import { PermanentFailure, TransientFailure, UnprocessableMessage } from "../../src/domain/errors.js";
 import { type NotificationTask, parseNotificationTask } from "../../src/domain/stage-task.js";
 import { MemoryLog } from "../../src/logger.js";
+import { sqsRecord } from "../support/sqs-event.js";
 
 /** Slack's Web API answering `ok: false` with `error`, as @slack/web-api throws it. */
 const slackRefusal = (error: string) => new WebAPIPlatformError({ ok: false, error });
@@ -40,33 +41,15 @@ class FakeDeadLetterQueue implements DeadLetterQueue {
   }
 }
 
+/** A message on the notification queue (FIFO, the channel's group), sent by the contain function. */
 function record(body: unknown, options: { incidentId?: string; receiveCount?: number } = {}): SQSRecord {
-  return {
-    messageId: randomUUID(),
-    receiptHandle: "r",
-    body: typeof body === "string" ? body : JSON.stringify(body),
-    attributes: {
-      ApproximateReceiveCount: String(options.receiveCount ?? 1),
-      SentTimestamp: String(Date.now()),
-      SenderId: "AROA:contain",
-      ApproximateFirstReceiveTimestamp: String(Date.now()),
-      MessageGroupId: "slack-channel",
-    },
-    messageAttributes: options.incidentId
-      ? {
-          incidentId: {
-            dataType: "String",
-            stringValue: options.incidentId,
-            stringListValues: [],
-            binaryListValues: [],
-          },
-        }
-      : {},
-    md5OfBody: "",
-    eventSource: "aws:sqs",
-    eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:leak-responder-notification.fifo",
-    awsRegion: "us-east-1",
-  };
+  return sqsRecord(body, {
+    queue: "leak-responder-notification.fifo",
+    senderId: "AROA:contain",
+    messageGroupId: "slack-channel",
+    receiveCount: options.receiveCount,
+    messageAttributes: options.incidentId ? { incidentId: options.incidentId } : undefined,
+  });
 }
 
 const notice = (incidentId: string): NotificationTask => ({ kind: "notice", incidentId, notice: "first" });

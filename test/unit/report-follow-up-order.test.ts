@@ -1,14 +1,11 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { FileEvidenceStore } from "../../src/adapters/local/file-evidence-store.js";
+import type { FileEvidenceStore } from "../../src/adapters/local/file-evidence-store.js";
 import type { Incident } from "../../src/domain/incident.js";
 import { afterContainment } from "../../src/playbook/after-containment.js";
 import { respondToAlert } from "../../src/playbook/respond.js";
 import type { FollowUp, NoticeOptions } from "../../src/ports.js";
 import type { AuditReport } from "../../src/report/report-model.js";
-import { world } from "../support/respond-world.js";
+import { investigationDeps, world } from "../support/respond-world.js";
 
 /** The respond world with steps 5-8 on: an empty CloudTrail history, evidence on disk. */
 function worldWithInvestigation() {
@@ -18,18 +15,9 @@ function worldWithInvestigation() {
     enabledRegions: async () => ["us-east-1"],
     lookupByAccessKey: async () => ({ events: [], raw: [] }),
   });
-  const evidence = new FileEvidenceStore(mkdtempSync(join(tmpdir(), "follow-up-order-")));
-  const deps = {
-    ...w.deps,
-    afterContainment,
-    investigation: {
-      evidence,
-      pacer: { acquire: async () => {}, backOff: () => {} },
-      actionsRanges: async () => ({ problem: "not fetched in this test" }),
-      forensics: { lookbackDays: 1, graceMinutes: 0 },
-    },
-  };
-  return { w, deps, evidence };
+  const investigation = investigationDeps("follow-up-order-");
+  const deps = { ...w.deps, afterContainment, investigation };
+  return { w, deps, evidence: investigation.evidence };
 }
 
 async function storedReport(evidence: FileEvidenceStore, incident: Incident, format: "json" | "md") {

@@ -3,12 +3,8 @@
  * auditor read the verdict: the Slack follow-up (and its one-line form), the GitHub issue and the
  * audit report (Markdown and HTML), each naming the region not read and the verdict's partial basis.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { incidentIssue } from "../../src/adapters/github/incident-issue.js";
-import { FileEvidenceStore } from "../../src/adapters/local/file-evidence-store.js";
 import { followUpLine, followUpMessage } from "../../src/adapters/slack/follow-up-message.js";
 import type { TrailEvent } from "../../src/forensics/trail-event.js";
 import { afterContainment } from "../../src/playbook/after-containment.js";
@@ -17,7 +13,7 @@ import { renderHtml } from "../../src/report/html.js";
 import { loadReportInput } from "../../src/report/load-report.js";
 import { renderMarkdown } from "../../src/report/markdown.js";
 import { buildReport } from "../../src/report/report-model.js";
-import { world } from "../support/respond-world.js";
+import { investigationDeps, world } from "../support/respond-world.js";
 
 /**
  * How long the run may read before its deadline: long enough for the other regions on a cold, loaded
@@ -28,7 +24,7 @@ const RUN_MS = 500;
 /** One delivery, its last: eu-west-1's history is longer than the run, the other regions are read. */
 async function partialIncident() {
   const w = world();
-  const evidence = new FileEvidenceStore(mkdtempSync(join(tmpdir(), "report-partial-")));
+  const investigation = investigationDeps("report-partial-");
   let deadline = 0;
   w.directory.activity.set(w.owner, {
     accountId: w.owner,
@@ -50,21 +46,15 @@ async function partialIncident() {
       return { events: [event], raw: [JSON.stringify(event)], nextToken: "more" };
     },
   });
-  const deps = {
-    ...w.deps,
-    afterContainment,
-    investigation: {
-      evidence,
-      pacer: { acquire: async () => {}, backOff: () => {} },
-      actionsRanges: async () => ({ problem: "not fetched in this test" }),
-      forensics: { lookbackDays: 1, graceMinutes: 0 },
-    },
-  };
+  const deps = { ...w.deps, afterContainment, investigation };
   deadline = Date.now() + RUN_MS;
   const { incident } = await respondToAlert(w.job(), deps, { finalAttempt: true, deadline });
   const followUp = w.notifier.followUps.at(-1);
   if (!followUp) throw new Error("no follow-up sent");
-  const loaded = await loadReportInput({ incidents: w.incidents, evidence }, incident.id);
+  const loaded = await loadReportInput(
+    { incidents: w.incidents, evidence: investigation.evidence },
+    incident.id,
+  );
   const report = buildReport({ ...loaded, generatedAt: new Date().toISOString() });
   return { incident, followUp, report, findings: loaded.findings };
 }

@@ -3,11 +3,7 @@
  * there, from the commit or the comment, after containment; the repository's visibility decides
  * whether the issue opened in it may say any of it.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { FileEvidenceStore } from "../../src/adapters/local/file-evidence-store.js";
 import type { RepositoryVisibility } from "../../src/domain/alert-job.js";
 import { afterContainment } from "../../src/playbook/after-containment.js";
 import { respondToAlert } from "../../src/playbook/respond.js";
@@ -16,7 +12,7 @@ import { renderHtml } from "../../src/report/html.js";
 import { renderMarkdown } from "../../src/report/markdown.js";
 import { buildReport } from "../../src/report/report-model.js";
 import { FakeAlertSource } from "../support/fakes.js";
-import { world } from "../support/respond-world.js";
+import { investigationDeps, world } from "../support/respond-world.js";
 
 class RecordingTracker implements IssueTracker {
   readonly opened: Array<{ title: string; body: string }> = [];
@@ -52,12 +48,7 @@ function scenario(firstLocation: AlertLocation, visibility?: RepositoryVisibilit
     alerts,
     issues: { tracker, hideIps: false },
     afterContainment,
-    investigation: {
-      evidence: new FileEvidenceStore(mkdtempSync(join(tmpdir(), "leak-origin-"))),
-      pacer: { acquire: async () => {}, backOff: () => {} },
-      actionsRanges: async () => ({ problem: "not fetched in this test" }),
-      forensics: { lookbackDays: 1, graceMinutes: 0 },
-    },
+    investigation: investigationDeps("leak-origin-"),
   };
   const job = { ...w.job(), ...(visibility ? { repositoryVisibility: visibility } : {}) };
   if (!visibility) delete job.repositoryVisibility;
