@@ -85,7 +85,7 @@ export async function investigateAndPlan(
 
   let findings: Findings | undefined;
   let events: TrailEvent[] | undefined;
-  if (deps.investigation && retryable.length === 0) {
+  if (deps.investigation) {
     try {
       const result = await investigate(
         { incident, etag },
@@ -217,7 +217,7 @@ export async function tellAndReport(
   let findings = known.findings;
 
   // Step 8, the follow-up: once forensics (and the plan) are done or have given up for good.
-  if (retryable.length === 0 && !stepDone(incident, "followed-up")) {
+  if (!stepDone(incident, "followed-up")) {
     const started = deps.clock.now();
     findings ??= await readFindings(deps.evidence, incident);
     const plan = incident.plan
